@@ -1,0 +1,163 @@
+"""The command line: ``archprof list | show | profile``.
+
+This is the edge where files are read and written and text is printed. Every
+``ArchprofError`` becomes one line on stderr and exit code 2; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+EXIT_CODES = """exit codes:
+  0    success
+  2    usage or input error (bad option, unknown spec, malformed spec file, unwritable output)
+  130  interrupted (Ctrl-C)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with a pointer to --help), not a usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", metavar="SPEC",
+                   help="a built-in spec (see 'archprof list') or a path to a spec file; "
+                        "append ':standard' for its standard-convolution equivalent, e.g. mobilenet_v1:standard")
+    p.add_argument("--alpha", type=float, default=1.0, metavar="A",
+                   help="width multiplier α: every channel count but the image's and the classes' "
+                        "becomes int(c·α) (default 1)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--resolution", type=int, metavar="R", help="input resolution in pixels (default: the spec's)")
+    size.add_argument("--rho", type=float, metavar="P",
+                      help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="archprof",
+        description="What does a convolutional network cost, layer by layer, and how does that move with "
+                    "width (α) and input resolution (ρ)? Counts params, mult-adds and memory from a "
+                    "paper-style layer table (the MobileNetV1 paper's analysis, for any spec).",
+        epilog=EXIT_CODES + "\nexamples:\n  archprof list\n  archprof show mobilenet_v1\n"
+               "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
+               "  archprof profile mobilenet_v1:standard --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"archprof {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    sub.add_parser("list", help="list the built-in specs", description="List the built-in specs with their default grids.")
+
+    show = sub.add_parser("show", help="print a spec as parsed, with inferred shapes",
+                          description="Print the parsed layer table of SPEC with the input and output shape "
+                                      "of every row, in one configuration (α, resolution).")
+    _config_args(show)
+
+    profile = sub.add_parser(
+        "profile", help="per-layer params, mult-adds and memory of one configuration",
+        description="Per-layer cost of SPEC at one width and resolution: params (all learnable, and the "
+                    "paper's conv+FC weights), mult-adds (conv and FC multiply-accumulates), weight bytes, "
+                    "activation bytes, and the peak activation memory.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _config_args(profile)
+    profile.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                         help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)")
+    profile.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    profile.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
+                         help="element type for the byte counts (default float32)")
+    return parser
+
+
+def _configure(args):
+    from .catalog import load, split_ref
+    from .transforms import configure, rho_to_resolution
+
+    name, variant = split_ref(args.spec)
+    spec = load(name)
+    resolution = args.resolution
+    if args.rho is not None:
+        resolution = rho_to_resolution(spec, args.rho)
+    return configure(spec, variant, args.alpha, resolution)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped or redirected output is for files and scripts: wide enough never to wrap a row.
+    return Console(stderr=stderr, width=None if stream.isatty() else 200)
+
+
+def cmd_list(args) -> int:
+    from rich.table import Table
+
+    from .catalog import builtin_names, load
+
+    table = Table(title="built-in specs", header_style="bold")
+    for col in ("spec", "name", "input (H × W × C)", "classes", "default α", "default resolution", "rows"):
+        table.add_column(col)
+    for name in builtin_names():
+        s = load(name)
+        c, h, w = s.input_shape
+        table.add_row(name, s.name, f"{h} × {w} × {c}", str(s.classes), ", ".join(f"{a:g}" for a in s.alphas),
+                      ", ".join(map(str, s.resolutions)), str(len(s.layers)))
+    _console().print(table)
+    _console().print("Append ':standard' to a spec with depthwise separable convs for its standard-conv equivalent.")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from .report.terminal import spec_table
+
+    _console().print(spec_table(_configure(args)))
+    return 0
+
+
+def cmd_profile(args) -> int:
+    from .costs import count
+    from .outputs import write_atomic
+    from .report import export, terminal
+
+    spec = _configure(args)
+    layers = count(spec, dtype=args.dtype)
+    if args.format == "table":
+        if args.output:
+            write_atomic(args.output, terminal.to_text(terminal.profile_table(spec, layers)))
+        else:
+            _console().print(terminal.profile_table(spec, layers))
+        return 0
+    text = export.to_json(export.profile_dict(spec, layers)) if args.format == "json" else export.to_csv(layers)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import ArchprofError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ArchprofError as e:
+        print(f"archprof: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("archprof: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

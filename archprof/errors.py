@@ -1,0 +1,32 @@
+"""The exceptions archprof raises for bad input, in one place.
+
+Every one of them is an ``ArchprofError``; the CLI prints its message as one line on
+stderr and exits with its ``exit_code`` (2: usage or input error). Anything else that
+escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ArchprofError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+    exit_code = 2
+
+
+class SpecError(ArchprofError):
+    """A spec file that does not decode: names the file, the line, the text and what was expected."""
+
+    def __init__(self, path: str, line: int | None, text: str, expected: str):
+        self.path, self.line, self.text, self.expected = path, line, text, expected
+        where = f"{path}:{line}" if line is not None else path
+        shown = f" {text.strip()!r}:" if text.strip() else ""
+        super().__init__(f"{where}:{shown} {expected}")
+
+
+class ConfigError(ArchprofError):
+    """A configuration that cannot be built: bad α, resolution, spec name, option."""
+
+
+class OutputError(ArchprofError):
+    """A report or output file that cannot be written."""
