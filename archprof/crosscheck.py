@@ -27,7 +27,12 @@ def torch_params(model) -> pd.DataFrame:
 
 def fvcore_mult_adds(model, x) -> dict[str, int]:
     """Per child of ``model``: fvcore's conv + linear count on input ``x``."""
-    from fvcore.nn import FlopCountAnalysis
+    import warnings
+
+    with warnings.catch_warnings():
+        # fvcore's import scripts a helper with torch.jit.script, deprecated in recent torch.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fvcore.nn import FlopCountAnalysis
 
     analysis = FlopCountAnalysis(model, x)
     analysis.unsupported_ops_warnings(False)

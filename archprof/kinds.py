@@ -86,7 +86,8 @@ register(LayerKind(
     key="conv", label="Conv", type_names=("conv",), filter_syntax="K × K × Cin × Cout",
     parse=_conv_parse, infer=_conv_infer, cost=_conv_cost, build=_conv_build,
     describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} × {l.out_channels}",
-    name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv", options_key="conv"))
+    name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv", options_key="conv",
+    group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}"))
 
 # -- depthwise convolution (one filter per input channel, groups = C) ----------------
 
@@ -124,7 +125,7 @@ register(LayerKind(
     key="conv_dw", label="Conv dw", type_names=("conv dw",), filter_syntax="K × K × C dw",
     parse=_dw_parse, infer=_dw_infer, cost=_dw_cost, build=_dw_build,
     describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} dw",
-    name_prefix=lambda l: "dw", options_key="conv"))
+    name_prefix=lambda l: "dw", options_key="conv", group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}"))
 
 # -- pooling (global when the window equals the input it was written for) -------------
 
@@ -179,7 +180,8 @@ for _key, _label, _names, _local, _adaptive, _prefix in (
     register(LayerKind(
         key=_key, label=_label, type_names=_names, filter_syntax="Pool K × K",
         parse=_pool_parse, infer=_pool_infer, cost=_no_cost, build=_pool_builder(_local, _adaptive),
-        describe=_pool_describe, name_prefix=lambda l, p=_prefix: p, settle=_pool_settle))
+        describe=_pool_describe, name_prefix=lambda l, p=_prefix: p, settle=_pool_settle,
+        group=lambda l: "Pooling"))
 
 # -- fully connected (flattens its input, as VGG's first FC does) -------------------
 
@@ -215,7 +217,7 @@ register(LayerKind(
     key="fc", label="FC", type_names=("fc", "fully connected"), filter_syntax="Cin × Cout",
     parse=_fc_parse, infer=_fc_infer, cost=_fc_cost, build=_fc_build,
     describe=lambda l, s: f"{s[0] * s[1] * s[2]} × {l.out_channels}",
-    name_prefix=lambda l: "fc", options_key="fc"))
+    name_prefix=lambda l: "fc", options_key="fc", group=lambda l: "FC"))
 
 # -- softmax and dropout: shape-preserving, free by the paper's convention -----------
 
@@ -235,7 +237,7 @@ def _softmax_build(layer: Layer, s: Shape, o: Shape):
 register(LayerKind(
     key="softmax", label="Softmax", type_names=("softmax",), filter_syntax="Classifier",
     parse=_softmax_parse, infer=lambda l, s: s, cost=_no_cost, build=_softmax_build,
-    describe=lambda l, s: "Classifier", name_prefix=lambda l: "softmax"))
+    describe=lambda l, s: "Classifier", name_prefix=lambda l: "softmax", group=lambda l: "Softmax"))
 
 _P = re.compile(r"^\s*p\s*=?\s*(\S+)\s*$", re.IGNORECASE)
 
@@ -259,4 +261,4 @@ def _dropout_build(layer: Layer, s: Shape, o: Shape):
 register(LayerKind(
     key="dropout", label="Dropout", type_names=("dropout",), filter_syntax="p P",
     parse=_dropout_parse, infer=lambda l, s: s, cost=_no_cost, build=_dropout_build,
-    describe=lambda l, s: f"p {l.p:g}", name_prefix=lambda l: "dropout"))
+    describe=lambda l, s: f"p {l.p:g}", name_prefix=lambda l: "dropout", group=lambda l: "Dropout"))

@@ -43,7 +43,7 @@ MAX_REPEAT = 1_000
 
 _HEADER = re.compile(r"^\s*[-*+]\s+([^:|]+?)\s*:\s*(.*?)\s*$")
 _TITLE = re.compile(r"^\s*#\s+(.+?)\s*$")
-_SEPARATOR_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
+_SEPARATOR_CELL = re.compile(r"^\s*:?-+:?\s*$")
 _GROUP_OPEN = re.compile(r"^\s*(\S+?)\s*[×xX]\s*\{\s*(.*)$")
 _GROUP_CLOSE = re.compile(r"^(.*?)\s*\}\s*$")
 _TYPE_STRIDE = re.compile(r"^\s*(.+?)\s*/\s*s\s*(\S+)\s*$", re.IGNORECASE)
@@ -87,6 +87,7 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
         resolved = resolve(spec)
     except ShapeError as e:
         raise SpecError(path, e.layer.line, lines[e.layer.line - 1], str(e)) from None
+    _check_classes(layers, lines, path, decoded)
     settled = tuple(REGISTRY[r.layer.kind].settle(r.layer, r.in_shape) if REGISTRY[r.layer.kind].settle else r.layer
                     for r in resolved)
     return replace(spec, layers=settled)
@@ -291,9 +292,6 @@ def _mark_classifier(layers: list[Layer], lines, path, header: _Header) -> list[
     if last.out_channels is None:
         raise SpecError(path, last.line, lines[last.line - 1],
                         "the last weighted layer must be a conv or FC that produces the classes")
-    if header.classes is not None and last.out_channels != header.classes:
-        raise SpecError(path, last.line, lines[last.line - 1],
-                        f"the last conv/FC gives {last.out_channels} outputs but the header says classes: {header.classes}")
     kind_options = header.options[REGISTRY[last.kind].options_key] or Options()
     options = header.options["classifier"] or replace(kind_options, activation=None)
     return layers[:i] + [replace(last, role="classifier", options=options)] + layers[i + 1:]
@@ -303,3 +301,10 @@ def _classes(layers: list[Layer], input_shape) -> int:
     """Without a ``classes`` entry: the outputs of the classifier, else the input channels."""
     out = [l.out_channels for l in layers if l.role == "classifier"]
     return out[0] if out else input_shape[0]
+
+
+def _check_classes(layers: list[Layer], lines, path, header: _Header) -> None:
+    for last in layers:
+        if last.role == "classifier" and header.classes is not None and last.out_channels != header.classes:
+            raise SpecError(path, last.line, lines[last.line - 1], f"the last conv/FC gives "
+                            f"{last.out_channels} outputs but the header says classes: {header.classes}")

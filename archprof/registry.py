@@ -50,6 +50,7 @@ class LayerKind:
     build: Callable[["Layer", "Shape", "Shape"], "nn.Module"]  # the torch module of the row
     describe: Callable[["Layer", "Shape"], str]              # Filter Shape as the paper would print it
     name_prefix: Callable[["Layer"], str]                    # child name in the built model: prefix + row index
+    group: Callable[["Layer"], str]                          # row of the paper's Table 2: "Conv 1×1", "FC", …
     options_key: str | None = None    # which header defaults apply (bias, batch norm, activation)
     settle: Callable[["Layer", "Shape"], "Layer"] | None = None  # once, at parse time, with the real input
 

@@ -28,12 +28,13 @@ def paper_shape(shape: Shape) -> str:
 
 def resolve(spec: ModelSpec) -> tuple[ResolvedLayer, ...]:
     shape = spec.input_shape
-    rows = []
+    rows: list[ResolvedLayer] = []
     for index, layer in enumerate(spec.layers, 1):
         kind = REGISTRY[layer.kind]
         if layer.declared_input is not None and layer.declared_input != shape:
+            source = f"the row at line {rows[-1].layer.line} outputs" if rows else "the input is"
             raise ShapeError(f"the Input Size column says {paper_shape(layer.declared_input)} "
-                             f"but the previous rows give {paper_shape(shape)}", layer, index)
+                             f"but {source} {paper_shape(shape)}", layer, index)
         try:
             out = kind.infer(layer, shape)
         except ShapeError:

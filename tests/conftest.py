@@ -1,0 +1,32 @@
+import textwrap
+
+import pytest
+
+from archprof.cli import main
+from archprof.parse import parse_spec
+
+HEADER = """\
+# Tiny
+- input: 32 × 32 × 3
+- classes: 10
+- conv: batch norm, relu, no bias
+- fc: bias, relu
+"""
+
+
+def spec_from(table: str, header: str = HEADER, path: str = "tiny.md"):
+    """Parse a spec made of ``header`` and the dedented ``table``."""
+    return parse_spec(header + "\n" + textwrap.dedent(table), path, "tiny")
+
+
+@pytest.fixture
+def run(capsys):
+    """Run the CLI in-process: returns (exit code, stdout, stderr); argparse's exits count as exit codes."""
+    def _run(*argv):
+        try:
+            code = main(list(argv))
+        except SystemExit as e:
+            code = e.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return _run
