@@ -190,3 +190,25 @@ def test_registry_rejects_a_kind_registered_twice():
         register(conv)
     with pytest.raises(ValueError, match="claimed by"):
         register(LayerKind(**{**conv.__dict__, "key": "conv_again"}))
+
+
+def test_readme_example_spec_parses_and_counts():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    text = readme.split("```markdown\n", 1)[1].split("```", 1)[0]
+    spec = parse_spec(text, "README.md", "tinynet")
+    assert spec.name == "TinyNet" and spec.alphas == (1.0, 0.5) and spec.reported() == 55.0
+    rows = resolve(spec)
+    assert [r.out_shape for r in rows] == [(16, 32, 32)] * 5 + [(16, 16, 16), (16, 1, 1), (16, 1, 1), (10, 1, 1), (10, 1, 1)]
+    from archprof import costs
+    t = costs.totals(costs.count(spec))
+    # conv1 3·3·3·16 = 432 (+32 BN), 2 × (dw 144 + 32 BN, pw 256 + 32 BN), FC 160 + 10 bias
+    assert t["params"] == 432 + 32 + 2 * (144 + 32 + 256 + 32) + 160 + 10
+    # conv1 432·32·32, 2 × (144 + 256)·32·32, FC 160
+    assert t["mult_adds"] == 432 * 1024 + 2 * 400 * 1024 + 160
+
+
+def test_readme_error_example_is_what_the_cli_prints(run):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = next(l for l in readme.splitlines() if l.startswith("archprof: error: tests/specs/table1_literal.md"))
+    code, _, err = run("profile", "tests/specs/table1_literal.md")
+    assert code == 2 and err.strip() == shown
