@@ -13,6 +13,7 @@ from . import __version__
 
 EXIT_CODES = """exit codes:
   0    success
+  1    validation failure (archprof validate: a check FAILED)
   2    usage or input error (bad option, unknown spec, malformed spec file, unwritable output)
   130  interrupted (Ctrl-C)
 """
@@ -71,6 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     profile.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
                          help="element type for the byte counts (default float32)")
+
+    validate = sub.add_parser(
+        "validate", help="check the paper's claims and archprof's own consistency",
+        description="Run the MobileNetV1 paper's claims (Tables 1–9 and the prose ratios) and archprof's "
+                    "invariants (params do not change with resolution, mult-adds scale with resolution², "
+                    "params and mult-adds scale roughly with α²; analytic counts equal fvcore and "
+                    "sum(p.numel()) of the built model, layer by layer, over each spec's default grid). "
+                    "Prints check, expected, got and verdict; exits 1 if any check FAILS.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate.add_argument("specs", nargs="*", metavar="SPEC",
+                          help="specs to check (default: every built-in and its :standard variant)")
+    validate.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
+    validate.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    validate.add_argument("--no-crosscheck", action="store_true",
+                          help="skip building the models (fvcore and parameter cross-checks): analytic checks only")
     return parser
 
 
@@ -133,14 +149,63 @@ def cmd_profile(args) -> int:
             _console().print(terminal.profile_table(spec, layers))
         return 0
     text = export.to_json(export.profile_dict(spec, layers)) if args.format == "json" else export.to_csv(layers)
-    if args.output:
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
+    _emit(text, args.output)
     return 0
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile}
+def _emit(text: str, output: str | None) -> None:
+    from .outputs import write_atomic
+
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+class _Progress:
+    """A rich progress bar on stderr; silent when stderr is not a terminal (scripts, CI, pipes)."""
+
+    def __init__(self, total: int, description: str):
+        self.total, self.description, self.bar = total, description, None
+
+    def __enter__(self):
+        if sys.stderr.isatty() and self.total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=_console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.description, total=self.total)
+        return self
+
+    def advance(self, label: str = "") -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=f"{self.description} {label}")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+def cmd_validate(args) -> int:
+    from . import validate
+    from .report import export, terminal
+
+    refs = args.specs or None
+    steps = 0 if args.no_crosscheck else validate.crosscheck_steps(refs)
+    with _Progress(steps, "building and tracing") as progress:
+        checks = validate.run(refs, cross=not args.no_crosscheck, advance=progress.advance)
+    if args.format == "json":
+        _emit(export.to_json(export.validation_dict(checks)), args.output)
+    elif args.output:
+        _emit(terminal.to_text(terminal.validation_table(checks)), args.output)
+    else:
+        _console().print(terminal.validation_table(checks))
+    return 1 if validate.failed(checks) else 0
+
+
+COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,3 +53,10 @@ def to_csv(layers: pd.DataFrame) -> str:
     buf = io.StringIO()
     layers.to_csv(buf, index=False)
     return buf.getvalue()
+
+
+def validation_dict(checks) -> dict:
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    return {"passed": counts.get("FAIL", 0) == 0, "counts": counts, "checks": [c.as_dict() for c in checks]}

@@ -90,6 +90,38 @@ def spec_table(spec: ModelSpec) -> Group:
     return Group(head, table)
 
 
+VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "does not hold": "yellow", "erratum": "magenta", "note": "cyan"}
+
+
+def validation_table(checks) -> Group:
+    """check · expected · got · verdict, grouped by subject, with a one-line summary."""
+    table = Table(title="archprof validate", header_style="bold", box=box.SIMPLE_HEAD, show_lines=False)
+    table.add_column("section")
+    table.add_column("subject", no_wrap=True)
+    table.add_column("check")
+    table.add_column("expected")
+    table.add_column("got")
+    table.add_column("verdict", no_wrap=True)
+    previous = None
+    for c in checks:
+        if previous is not None and c.subject != previous:
+            table.add_section()
+        previous = c.subject
+        check = Text(c.check)
+        if c.why:
+            check.append(f"\n{c.why}", style="dim")
+        table.add_row(c.section, c.subject, check, c.expected, c.got, Text(c.verdict, style=VERDICT_STYLE.get(c.verdict, "")))
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    failed = counts.get("FAIL", 0)
+    line = Text.assemble(
+        (f"{len(checks)} checks: ", "bold"),
+        ", ".join(f"{n} {v}" for v, n in counts.items()),
+        ("  —  all hold" if not failed else f"  —  {failed} FAILED", "bold green" if not failed else "bold red"))
+    return Group(table, line)
+
+
 def to_text(renderable, width: int = 200) -> str:
     """Plain text of a renderable: for files and golden tests (no colour, fixed width)."""
     import io
