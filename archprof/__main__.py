@@ -1,7 +1,5 @@
 """``python -m archprof`` is the ``archprof`` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

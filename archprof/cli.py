@@ -39,6 +39,20 @@ def _config_args(p: argparse.ArgumentParser) -> None:
                       help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)")
 
 
+def _measure_args(p: argparse.ArgumentParser) -> None:
+    m = p.add_argument_group("measuring (latency, measured memory, roofline)")
+    m.add_argument("--no-latency", action="store_true", help="count only: build and time nothing (instant)")
+    m.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="intra-op threads while timing (default 1: on few cores more threads drift between runs)")
+    m.add_argument("--batch", type=int, default=1, metavar="N", help="batch size (default 1)")
+    m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
+    m.add_argument("--channels-last", action="store_true", help="run the model and input in channels-last memory format")
+    m.add_argument("--min-run-time", type=float, default=1.0, metavar="S",
+                   help="seconds of end-to-end timing, and again of per-layer timing (default 1)")
+    m.add_argument("--no-isolated", action="store_true",
+                   help="skip timing each layer alone on a tensor of its input shape")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archprof",
@@ -71,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)")
     profile.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     profile.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
-                         help="element type for the byte counts (default float32)")
+                         help="element type of weights and activations (default float32)")
+    _measure_args(profile)
 
     validate = sub.add_parser(
         "validate", help="check the paper's claims and archprof's own consistency",
@@ -135,20 +150,47 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _measure_options(args):
+    from .measure import MeasureOptions
+
+    if args.min_run_time <= 0:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--min-run-time must be greater than 0 seconds, got {args.min_run_time:g}")
+    return MeasureOptions(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
+                          channels_last=args.channels_last, min_run_time=args.min_run_time,
+                          isolated=not args.no_isolated).check()
+
+
 def cmd_profile(args) -> int:
     from .costs import count
-    from .outputs import write_atomic
+    from .profiling import attach, extras
     from .report import export, terminal
 
     spec = _configure(args)
-    layers = count(spec, dtype=args.dtype)
+    opts = _measure_options(args)  # bad options are refused before any work
+    layers = count(spec, dtype=args.dtype, batch=args.batch)
+    measured = roof = None
+    if not args.no_latency:
+        from .measure import measure, roofline
+
+        steps = 5 + (len(layers) if opts.isolated else 0)
+        with _Progress(steps, f"measuring {spec.label}") as progress:
+            measured = measure(spec, opts, progress.advance)
+            roof = roofline(opts.threads, opts.device, opts.dtype)
+            progress.advance("roofline")
+    layers = attach(layers, measured, roof)
+    info = extras(layers, measured, roof)
+    for warning in info["warnings"]:
+        print(f"archprof: warning: {warning}", file=sys.stderr)
     if args.format == "table":
+        table = terminal.profile_table(spec, layers, info)
         if args.output:
-            write_atomic(args.output, terminal.to_text(terminal.profile_table(spec, layers)))
+            _emit(terminal.to_text(table), args.output)
         else:
-            _console().print(terminal.profile_table(spec, layers))
+            _console().print(table)
         return 0
-    text = export.to_json(export.profile_dict(spec, layers)) if args.format == "json" else export.to_csv(layers)
+    text = export.to_json(export.profile_dict(spec, layers, info)) if args.format == "json" else export.to_csv(layers)
     _emit(text, args.output)
     return 0
 
@@ -224,5 +266,43 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+MEASURING_COMMANDS = ("profile", "compare")
+
+
+def _tuned_environment(argv: list[str]) -> dict | None:
+    """The environment to re-run a measuring command in, or None to run as is.
+
+    glibc's malloc returns large freed blocks to the system and faults them back in on the
+    next forward pass: thousands of page faults per inference, and latency that drifts by
+    tens of percent. Raising its thresholds before the process starts (they are read once,
+    at start) removes them, so a measuring command re-executes itself once with them set.
+    """
+    import os
+
+    if not sys.platform.startswith("linux") or "GLIBC_TUNABLES" in os.environ:
+        return None
+    if os.environ.get("ARCHPROF_NO_REEXEC") or not argv or argv[0] not in MEASURING_COMMANDS:
+        return None
+    if "--no-latency" in argv or "-h" in argv or "--help" in argv:
+        return None
+    from .measure import GLIBC_TUNABLES
+
+    return {**os.environ, "GLIBC_TUNABLES": GLIBC_TUNABLES}
+
+
+def entry() -> None:
+    """The ``archprof`` console script and ``python -m archprof``."""
+    import os
+
+    argv = sys.argv[1:]
+    env = _tuned_environment(argv)
+    if env is not None:
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
+        except OSError:
+            pass  # measure untuned; the page-fault warning will say so
+    sys.exit(main(argv))
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -23,8 +23,21 @@ def _latency(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def profile_dict(spec: ModelSpec, layers: pd.DataFrame) -> dict:
-    """One configuration as the output contract's object; every layer column sums to its total."""
+def _num(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> dict:
+    """One configuration as the output contract's object; every layer column sums to its total.
+
+    Beyond the contract: per layer the measured columns (``latency_iqr_ms``,
+    ``latency_isolated_ms``, ``measured_output_bytes``, ``arithmetic_intensity``,
+    ``achieved_gflops``, ``roofline_fraction``), and ``extras`` (latency statistics,
+    environment, memory, roofline, ``by_kind``, warnings) at the top level.
+    """
+    measured_cols = [c for c in ("latency_iqr_ms", "latency_isolated_ms", "measured_output_bytes",
+                                 "arithmetic_intensity", "achieved_gflops", "roofline_fraction")
+                     if c in layers.columns]
     return {
         "model": spec.ref,
         "name": spec.name,
@@ -39,9 +52,13 @@ def profile_dict(spec: ModelSpec, layers: pd.DataFrame) -> dict:
             {"name": r.name, "kind": r.kind, "output_shape": [int(r.out_c), int(r.out_h), int(r.out_w)],
              "params": int(r.params), "paper_params": int(r.paper_params), "mult_adds": int(r.mult_adds),
              "weight_bytes": int(r.weight_bytes), "activation_bytes": int(r.activation_bytes),
-             "latency_ms": _latency(r.latency_ms)}
+             "latency_ms": _latency(r.latency_ms),
+             **{c: _num(getattr(r, c)) for c in measured_cols},
+             **({"measured_output_bytes": None if getattr(r, "measured_output_bytes") != getattr(r, "measured_output_bytes")
+                 else int(getattr(r, "measured_output_bytes"))} if "measured_output_bytes" in measured_cols else {})}
             for r in layers.itertuples()
         ],
+        **(extras or {}),
     }
 
 

@@ -28,11 +28,19 @@ def _compact(text: str) -> str:
     return text.replace(" × ", "×")
 
 
-def profile_table(spec: ModelSpec, layers: pd.DataFrame) -> Group:
-    """Per-layer costs with a totals row, the peak memory and the counting conventions."""
+def _num(x, fmt: str) -> str:
+    return "—" if x is None or x != x else format(x, fmt)
+
+
+def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> Group:
+    """Per-layer costs with a totals row; below it latency, memory, roofline, the per-kind shares and the environment."""
+    extras = extras or {}
     t = totals(layers)
     dtype = layers["dtype"].iloc[0]
-    table = Table(title=f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {spec.resolution} × {spec.resolution}, {dtype}",
+    batch = int(layers["batch"].iloc[0])
+    measured = extras.get("latency") is not None
+    table = Table(title=f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {spec.resolution} × {spec.resolution}, "
+                        f"{dtype}, batch {batch}",
                   show_footer=True, header_style="bold", footer_style="bold", box=box.SIMPLE_HEAD)
     right = {"justify": "right", "no_wrap": True}
     table.add_column("#", "", **right)
@@ -46,19 +54,91 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame) -> Group:
     table.add_column("weights", units.nbytes(t["weight_bytes"]), **right)
     table.add_column("activations", units.nbytes(t["activation_bytes"]), **right)
     table.add_column("latency", units.ms(t["latency_ms"]), **right)
+    if measured:
+        iso = layers["latency_isolated_ms"]
+        table.add_column("isolated", units.ms(None if iso.isna().all() else float(iso.sum())), **right)
+        table.add_column("FLOP/B", "", **right)
+        table.add_column("GFLOP/s", "", **right)
+        table.add_column("of roof", "", **right)
     for r in layers.itertuples():
-        table.add_row(str(r.index), r.name, _type_stride(r.kind, r.stride), _compact(r.filter),
-                      _compact(units.paper_shape(r.out_c, r.out_h, r.out_w)), units.count(r.params),
-                      units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
-                      units.nbytes(r.activation_bytes), units.ms(r.latency_ms))
-    notes = Text.assemble(
-        ("peak activation memory: ", "bold"), units.nbytes(t["peak_activation_bytes"]),
-        f" (batch {int(layers['batch'].iloc[0])}, {dtype}); ",
-        ("mult-adds: ", "bold"), units.millions(t["mult_adds"]), "; ",
-        ("params: ", "bold"), units.millions(t["params"]),
-        f" ({units.millions(t['paper_params'])} paper convention)\n",
-        (CONVENTIONS, "dim"))
-    return Group(table, notes)
+        cells = [str(r.index), r.name, _type_stride(r.kind, r.stride), _compact(r.filter),
+                 _compact(units.paper_shape(r.out_c, r.out_h, r.out_w)), units.count(r.params),
+                 units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
+                 units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
+        if measured:
+            cells += [units.ms(r.latency_isolated_ms), _num(r.arithmetic_intensity, ".1f") if r.mult_adds else "—",
+                      _num(r.achieved_gflops, ".1f"), _num(r.roofline_fraction * 100, ".0f") + (" %" if r.roofline_fraction == r.roofline_fraction else "")]
+        table.add_row(*cells)
+    parts = [table, _summary_lines(t, layers, extras)]
+    if measured or extras.get("by_kind"):
+        parts.append(by_kind_table(extras.get("by_kind") or [], measured))
+    parts.append(Text(CONVENTIONS, style="dim"))
+    return Group(*parts)
+
+
+def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
+    dtype, batch = layers["dtype"].iloc[0], int(layers["batch"].iloc[0])
+    text = Text()
+    text.append("totals: ", "bold")
+    text.append(f"{units.millions(t['mult_adds'])} mult-adds, {units.millions(t['params'])} params "
+                f"({units.millions(t['paper_params'])} conv + FC weights, the paper's convention)\n")
+    memory = extras.get("memory") or {}
+    text.append("peak activation memory: ", "bold")
+    text.append(f"{units.nbytes(t['peak_activation_bytes'])} analytic (largest input + output of one layer, "
+                f"batch {batch}, {dtype})")
+    if memory.get("measured_peak_bytes"):
+        text.append(f"; {units.nbytes(memory['measured_peak_bytes'])} measured (one forward pass as built: "
+                    f"BN output alongside its conv's output, the input image kept)")
+    text.append("\n")
+    lat = extras.get("latency")
+    if lat:
+        e = lat["end_to_end"]
+        text.append("latency end to end: ", "bold")
+        text.append(f"median {units.ms(e['median_ms'])} (IQR {units.ms(e['iqr_ms'])}, p90 {units.ms(e['p90_ms'])}, "
+                    f"min {units.ms(e['min_ms'])}; {e['n']} timed passes)\n")
+        text.append("per-layer sum: ", "bold")
+        text.append(f"{units.ms(lat['per_layer_sum_ms'])} = {lat['per_layer_sum_ratio']:.2f} × the end-to-end median "
+                    f"(medians of each layer inside the full pass; the timing hooks add {lat['hook_overhead']:+.1%})")
+        if lat.get("isolated_sum_ms") is not None:
+            text.append(f"; each layer alone: {units.ms(lat['isolated_sum_ms'])} (hot-cache lower bound)")
+        text.append("\n")
+    roof = extras.get("roofline")
+    if roof:
+        text.append("roofline: ", "bold")
+        text.append(f"compute peak {roof['peak_gflops']:.1f} GFLOP/s (matmul {roof['matmul_gflops']:.1f}, 1×1 conv "
+                    f"{roof['conv1x1_gflops']:.1f}), memory bandwidth {roof['bandwidth_gbs']:.1f} GB/s; FLOP/B = "
+                    f"2·mult-adds per byte of input + weights + output\n")
+    env = extras.get("environment")
+    if env:
+        text.append("environment: ", "bold")
+        text.append(f"{env['cpu']}, {env['threads']} thread{'s' if env['threads'] != 1 else ''} of {env['cores']} cores, "
+                    f"{env['device']}{' ' + env['gpu'] if env.get('gpu') else ''}, {env['dtype']}, batch {env['batch']}"
+                    f"{', channels-last' if env['channels_last'] else ''}, torch {env['torch']}, "
+                    f"GLIBC_TUNABLES {'set' if env['glibc_tunables'] else 'not set'}, {env['date']}\n")
+    return text
+
+
+def by_kind_table(rows: list[dict], measured: bool) -> Table:
+    """The paper's Table 2 (share of mult-adds and params by layer type), with the share of time."""
+    table = Table(title="by layer type (the paper's Table 2, with time)", header_style="bold", box=box.SIMPLE_HEAD,
+                  title_justify="left")
+    right = {"justify": "right", "no_wrap": True}
+    table.add_column("type")
+    table.add_column("layers", **right)
+    table.add_column("mult-adds", **right)
+    table.add_column("share", **right)
+    table.add_column("conv + FC weights", **right)
+    table.add_column("share", **right)
+    if measured:
+        table.add_column("latency", **right)
+        table.add_column("share", **right)
+    for r in rows:
+        cells = [r["group"], str(r["layers"]), units.count(r["mult_adds"]), _num(r["mult_adds_pct"], ".2f") + " %",
+                 units.count(r["paper_params"]), _num(r["paper_params_pct"], ".2f") + " %"]
+        if measured:
+            cells += [units.ms(r["latency_ms"]), _num(r["latency_pct"], ".1f") + " %"]
+        table.add_row(*cells)
+    return table
 
 
 def spec_table(spec: ModelSpec) -> Group:
