@@ -35,7 +35,10 @@ class MeasureOptions:
     device: str = "cpu"
     dtype: str = "float32"
     channels_last: bool = False
-    min_run_time: float = 1.0        # seconds of end-to-end timing (and again for the hooked passes)
+    min_run_time: float = 1.0        # seconds of end-to-end timing at least ...
+    max_run_time: float = 2.0        # ... and at most, adding rounds while the spread is above target_spread
+    target_spread: float = 0.05      # IQR / median that ends the end-to-end timing early
+    layer_run_time: float = 0.5      # seconds of per-layer timing (hooked full passes)
     isolated: bool = True            # also time each layer alone on a tensor of its input shape
     isolated_run_time: float = 0.03  # seconds per layer for the isolated timing
     memory: bool = True              # profile one forward pass's memory
@@ -43,6 +46,9 @@ class MeasureOptions:
     def check(self) -> "MeasureOptions":
         if self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if not 0 < self.min_run_time <= self.max_run_time:
+            raise ConfigError(f"--min-run-time must be greater than 0 and at most {self.max_run_time:g} s, "
+                              f"got {self.min_run_time:g}")
         if self.batch < 1:
             raise ConfigError(f"--batch must be at least 1, got {self.batch}")
         if self.device not in ("cpu", "cuda"):
@@ -190,6 +196,23 @@ def _timer(stmt: str, glob: dict, opts: MeasureOptions, min_run_time: float):
     return [t * 1e3 for t in m.times]
 
 
+def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
+    """Rounds of blocked autorange: at least ``min_run_time``, more while the spread is high, up to a cap."""
+    from .stats import relative_spread
+
+    round_time = min(opts.min_run_time, 0.5)
+    times: list[float] = []
+    start = time.perf_counter()
+    while True:
+        times += _timer(stmt, glob, opts, round_time)
+        spent = time.perf_counter() - start
+        if spent >= opts.max_run_time:
+            break
+        if spent >= opts.min_run_time and relative_spread(summarize(times)) <= opts.target_spread:
+            break
+    return times
+
+
 def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None] | None = None) -> Measured:
     """Time ``spec`` end to end and per layer, profile its memory; ``advance`` ticks a progress bar."""
     import torch
@@ -206,14 +229,14 @@ def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None
         tick("warm-up")
 
         faults = _minor_faults()
-        e2e = _timer("model(x)", {"model": model, "x": x}, opts, opts.min_run_time)
+        e2e = _adaptive("model(x)", {"model": model, "x": x}, opts)
         faults = _minor_faults() - faults
         tick("end to end")
 
         clock = _LayerClock(model, opts.device)
         try:
             hooked = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock},
-                            opts, opts.min_run_time)
+                            opts, min(opts.layer_run_time, opts.min_run_time))
         finally:
             clock.remove()
         tick("per layer")

@@ -26,7 +26,7 @@ def test_show_has_inferred_shapes(run):
 
 
 def test_profile_json_contract(run):
-    code, out, err = run("profile", "mobilenet_v1", "--format", "json")
+    code, out, err = run("profile", "mobilenet_v1", "--format", "json", "--no-latency")
     assert code == 0 and err == ""
     data = json.loads(out)
     assert data["model"] == "mobilenet_v1" and data["alpha"] == 1.0 and data["resolution"] == 224
@@ -46,14 +46,14 @@ def test_profile_json_contract(run):
 
 
 def test_profile_standard_variant_and_rho(run):
-    code, out, _ = run("profile", "mobilenet_v1:standard", "--rho", "0.714", "--format", "json")
+    code, out, _ = run("profile", "mobilenet_v1:standard", "--rho", "0.714", "--format", "json", "--no-latency")
     data = json.loads(out)
     assert data["model"] == "mobilenet_v1:standard" and data["resolution"] == 160
     assert all(l["kind"] != "conv_dw" for l in data["layers"])
 
 
 def test_profile_table_has_units_and_totals(run):
-    code, out, _ = run("profile", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128")
+    code, out, _ = run("profile", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128", "--no-latency")
     assert code == 0
     assert "total" in out and "MiB" in out and "KiB" in out
     assert "470,072" in out          # REFERENCE: 0.25 MobileNet params (resolution-independent)
@@ -62,7 +62,7 @@ def test_profile_table_has_units_and_totals(run):
 
 def test_profile_csv_and_output_file(run, tmp_path):
     target = tmp_path / "sub" / "vgg.csv"
-    code, out, err = run("profile", "vgg16", "--format", "csv", "--output", str(target))
+    code, out, err = run("profile", "vgg16", "--format", "csv", "--output", str(target), "--no-latency")
     assert code == 0 and out == ""
     lines = target.read_text().splitlines()
     assert lines[0].startswith("model,variant,alpha,resolution")
@@ -74,7 +74,7 @@ def test_spec_file_path_is_accepted(run, tmp_path):
     spec = tmp_path / "mine.md"
     spec.write_text("- input: 8 × 8 × 1\n\n| Type / Stride | Filter Shape |\n|---|---|\n"
                     "| Conv / s1 | 3 × 3 × 1 × 2 |\n| FC / s1 | 128 × 3 |\n")
-    code, out, _ = run("profile", str(spec), "--format", "json")
+    code, out, _ = run("profile", str(spec), "--format", "json", "--no-latency")
     data = json.loads(out)
     # conv: 3·3·1·2 = 18 weights + 2 bias, 18·8·8 = 1,152 mult-adds; FC: 128·3 = 384 + 3 bias
     assert data["totals"]["params"] == 18 + 2 + 384 + 3
@@ -105,13 +105,13 @@ def test_bad_input_is_one_line_exit_2(run, argv, words):
 def test_unwritable_output_is_one_line(run, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, out, err = run("profile", "mobilenet_v1", "--format", "json", "--output", str(blocker / "out.json"))
+    code, out, err = run("profile", "mobilenet_v1", "--format", "json", "--no-latency", "--output", str(blocker / "out.json"))
     assert code == 2 and err.startswith("archprof: error: cannot write") and len(err.splitlines()) == 1
 
 
 def test_console_script_and_module_entry_points():
     # `python -m archprof` works; bad input in a real process: one line, exit 2, nothing on stdout
-    ok = subprocess.run([sys.executable, "-m", "archprof", "profile", "mobilenet_v1", "--format", "json"],
+    ok = subprocess.run([sys.executable, "-m", "archprof", "profile", "mobilenet_v1", "--format", "json", "--no-latency"],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and json.loads(ok.stdout)["totals"]["mult_adds"] == 568_740_352
     bad = subprocess.run([sys.executable, "-m", "archprof", "profile", "nope"], capture_output=True, text=True)

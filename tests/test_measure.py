@@ -121,6 +121,7 @@ def test_table_shows_latency_summary_and_environment(run):
     (["--threads", "0"], "--threads must be at least 1, got 0"),
     (["--batch", "0"], "--batch must be at least 1, got 0"),
     (["--min-run-time", "0"], "--min-run-time must be greater than 0"),
+    (["--min-run-time", "-2"], "got -2"),
 ])
 def test_bad_measure_options(run, argv, words):
     code, out, err = run("profile", "mobilenet_v1", *argv)

@@ -23,6 +23,10 @@ def _latency(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+def _int(x):
+    return None if x is None or x != x else int(x)
+
+
 def _num(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
@@ -30,14 +34,14 @@ def _num(x):
 def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> dict:
     """One configuration as the output contract's object; every layer column sums to its total.
 
-    Beyond the contract: per layer the measured columns (``latency_iqr_ms``,
+    Beyond the contract, when latency was measured: per layer the measured columns (``latency_iqr_ms``,
     ``latency_isolated_ms``, ``measured_output_bytes``, ``arithmetic_intensity``,
     ``achieved_gflops``, ``roofline_fraction``), and ``extras`` (latency statistics,
     environment, memory, roofline, ``by_kind``, warnings) at the top level.
     """
-    measured_cols = [c for c in ("latency_iqr_ms", "latency_isolated_ms", "measured_output_bytes",
-                                 "arithmetic_intensity", "achieved_gflops", "roofline_fraction")
-                     if c in layers.columns]
+    measured = "latency_isolated_ms" in layers.columns and not layers["latency_ms"].isna().all()
+    measured_cols = ["latency_iqr_ms", "latency_isolated_ms", "arithmetic_intensity", "achieved_gflops",
+                     "roofline_fraction"] if measured else []
     return {
         "model": spec.ref,
         "name": spec.name,
@@ -54,8 +58,7 @@ def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = No
              "weight_bytes": int(r.weight_bytes), "activation_bytes": int(r.activation_bytes),
              "latency_ms": _latency(r.latency_ms),
              **{c: _num(getattr(r, c)) for c in measured_cols},
-             **({"measured_output_bytes": None if getattr(r, "measured_output_bytes") != getattr(r, "measured_output_bytes")
-                 else int(getattr(r, "measured_output_bytes"))} if "measured_output_bytes" in measured_cols else {})}
+             **({"measured_output_bytes": _int(r.measured_output_bytes)} if measured else {})}
             for r in layers.itertuples()
         ],
         **(extras or {}),
