@@ -46,7 +46,7 @@ def load(name: str) -> ModelSpec:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SpecError(name, None, "", f"not UTF-8 text (byte {e.start}); a spec is a Markdown file") from None
-    return _parse_cached(text, name, path.stem)
+    return _parse_cached(text, name, name)  # the key is the path as given, so that ref loads it again
 
 
 @functools.lru_cache(maxsize=64)

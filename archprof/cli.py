@@ -39,7 +39,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
                       help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)")
 
 
-def _measure_args(p: argparse.ArgumentParser) -> None:
+def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     m = p.add_argument_group("measuring (latency, measured memory, roofline)")
     m.add_argument("--no-latency", action="store_true", help="count only: build and time nothing (instant)")
     m.add_argument("--threads", type=int, default=1, metavar="N",
@@ -47,6 +47,11 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
     m.add_argument("--batch", type=int, default=1, metavar="N", help="batch size (default 1)")
     m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
     m.add_argument("--channels-last", action="store_true", help="run the model and input in channels-last memory format")
+    if grid:
+        m.add_argument("--max-rounds", type=int, default=8, metavar="N",
+                       help="interleaved timing rounds at most (default 8; at least 3, more while a "
+                            "configuration's spread is above 5 %%)")
+        return
     m.add_argument("--min-run-time", type=float, default=1.0, metavar="S",
                    help="seconds of end-to-end timing at least (default 1); rounds are added while the "
                         "spread (IQR/median) is above 5 %%, up to 2 s")
@@ -89,6 +94,29 @@ def build_parser() -> argparse.ArgumentParser:
                          help="element type of weights and activations (default float32)")
     _measure_args(profile)
 
+    compare = sub.add_parser(
+        "compare", help="compare specs across their α × resolution grids; writes an HTML report",
+        description="Compare SPECs side by side over their default α × resolution grids (or the lists given): "
+                    "params, mult-adds, memory and measured latency, with ratios to the first configuration "
+                    "(the paper's Tables 4–8 on this machine). Prints a summary and writes a self-contained "
+                    "interactive HTML report (reports/<specs>.html unless --html is given).",
+        epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
+               "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
+               "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    compare.add_argument("specs", nargs="+", metavar="SPEC",
+                         help="built-in specs or spec files, optionally with ':standard'")
+    compare.add_argument("--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's grid)")
+    grid_size = compare.add_mutually_exclusive_group()
+    grid_size.add_argument("--resolution", metavar="LIST", help="resolutions in pixels, comma-separated")
+    grid_size.add_argument("--rho", metavar="LIST", help="resolution multipliers, comma-separated (224·ρ for a 224 spec)")
+    compare.add_argument("--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)")
+    compare.add_argument("--csv", metavar="PATH", help="also write every layer row and configuration total as CSV")
+    compare.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+    compare.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
+                         help="element type of weights and activations (default float32)")
+    _measure_args(compare, grid=True)
+
     validate = sub.add_parser(
         "validate", help="check the paper's claims and archprof's own consistency",
         description="Run the MobileNetV1 paper's claims (Tables 1–9 and the prose ratios) and archprof's "
@@ -128,6 +156,7 @@ def _console(stderr: bool = False):
 
 def cmd_list(args) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from .catalog import builtin_names, load
 
@@ -137,7 +166,7 @@ def cmd_list(args) -> int:
     for name in builtin_names():
         s = load(name)
         c, h, w = s.input_shape
-        table.add_row(name, s.name, f"{h} × {w} × {c}", str(s.classes), ", ".join(f"{a:g}" for a in s.alphas),
+        table.add_row(name, Text(s.name), f"{h} × {w} × {c}", str(s.classes), ", ".join(f"{a:g}" for a in s.alphas),
                       ", ".join(map(str, s.resolutions)), str(len(s.layers)))
     _console().print(table)
     _console().print("Append ':standard' to a spec with depthwise separable convs for its standard-conv equivalent.")
@@ -154,6 +183,9 @@ def cmd_show(args) -> int:
 def _measure_options(args):
     from .measure import MeasureOptions
 
+    if not hasattr(args, "min_run_time"):  # compare: its timing is set by the grid rounds
+        return MeasureOptions(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
+                              channels_last=args.channels_last, isolated=False, memory=False).check()
     return MeasureOptions(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
                           channels_last=args.channels_last, min_run_time=args.min_run_time,
                           max_run_time=max(2.0, args.min_run_time),
@@ -190,6 +222,80 @@ def cmd_profile(args) -> int:
         return 0
     text = export.to_json(export.profile_dict(spec, layers, info)) if args.format == "json" else export.to_csv(layers)
     _emit(text, args.output)
+    return 0
+
+
+def _report_name(refs: list[str]) -> str:
+    import re
+
+    from .catalog import split_ref
+
+    parts = []
+    for ref in refs:
+        name, variant = split_ref(ref)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.rsplit("/", 1)[-1].removesuffix(".md"))
+        parts.append(stem if variant == "base" else f"{stem}-{variant}")
+    return "_vs_".join(parts)[:150] or "report"
+
+
+def cmd_compare(args) -> int:
+    import time
+
+    from . import grid, validate
+    from .grid import parse_list
+    from .outputs import check_writable, write_atomic
+    from .report import export, html, terminal
+
+    alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
+    resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
+    rhos = parse_list(args.rho, float, "--rho") if args.rho else None
+    specs = grid.configurations(args.specs, alphas, resolutions, rhos)
+    opts = _measure_options(args)
+    if args.max_rounds < 3:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--max-rounds must be at least 3, got {args.max_rounds}")
+    html_path = args.html or f"reports/{_report_name(args.specs)}.html"
+    for path in (html_path, args.csv, args.json):
+        if path:
+            check_writable(path)
+    measured = roof = None
+    if not args.no_latency:
+        from .measure import GridOptions, grid_steps, measure_grid, roofline
+
+        rounds = GridOptions(max_rounds=args.max_rounds)
+        with _Progress(grid_steps(len(specs), rounds) + 1, "measuring") as progress:
+            measured = measure_grid(specs, opts, rounds, progress.advance)
+            roof = roofline(opts.threads, opts.device, opts.dtype)
+            progress.advance("roofline")
+    layers = grid.layer_frame(specs, measured, roof, args.dtype, args.batch)
+    configs = grid.config_frame(specs, layers, measured)
+    # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)
+    checks = validate.run(list(dict.fromkeys(s.ref for s in specs)), cross=False)
+    environment = measured[0].environment if measured else None
+    roof_dict = None if roof is None else {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
+                                           "matmul_gflops": roof.matmul_gflops, "conv1x1_gflops": roof.conv1x1_gflops}
+    title = "archprof: " + " vs ".join(args.specs)
+    page = html.render(configs, layers, title=title, environment=environment, roof=roof_dict, checks=checks,
+                       generated=time.strftime("%Y-%m-%d %H:%M %Z"))
+    written = [write_atomic(html_path, page)]
+    if args.csv:
+        written.append(write_atomic(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
+    if args.json:
+        extra = {"environment": environment, "roofline": roof_dict,
+                 "validation": export.validation_dict(checks)}
+        written.append(write_atomic(args.json, export.to_json(export.comparison_dict(configs, layers, extra))))
+    console = _console()
+    console.print(terminal.comparison_table(configs, measured is not None, environment))
+    for path in written:
+        console.print(f"wrote {path}", soft_wrap=True, markup=False)
+    if measured:
+        from .profiling import latency_summary, warnings_for
+
+        for i, m in enumerate(measured):
+            for w in warnings_for(latency_summary(layers[layers["config"] == i], m), m.environment,
+                                  "raise --max-rounds"):
+                print(f"archprof: warning: {specs[i].label}: {w}", file=sys.stderr)
     return 0
 
 
@@ -245,7 +351,8 @@ def cmd_validate(args) -> int:
     return 1 if validate.failed(checks) else 0
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile, "validate": cmd_validate}
+COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile, "compare": cmd_compare,
+            "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -372,3 +372,80 @@ def roofline(threads_: int, device: str = "cpu", dtype: str = "float32") -> Roof
         copy = best("dst.copy_(src)", {"dst": dst, "src": src})
         bandwidth = 2 * src.numel() * 4 / copy / 1e9
     return Roof(max(matmul, conv_gflops), bandwidth, matmul, conv_gflops)
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """How a grid of configurations is measured: interleaved, shuffled rounds."""
+
+    min_rounds: int = 3
+    max_rounds: int = 8
+    round_time: float = 0.12        # seconds of timing per configuration per round
+    target_spread: float = 0.05     # a configuration leaves the rounds once its IQR/median is below this
+    seed: int = 0                   # the shuffle is reproducible
+
+
+def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions = GridOptions(),
+                 advance: Callable[[str], None] | None = None) -> list[Measured]:
+    """Time every configuration in ``specs``, interleaved so that drift hits them all alike.
+
+    Every round visits the configurations still in play in a shuffled order, warms each
+    up after the switch (caches, allocator, oneDNN primitives belong to the last model run)
+    and times a short block. After ``min_rounds``, a configuration whose spread is below
+    ``target_spread`` leaves; the rest go on up to ``max_rounds``. A last round times each
+    configuration with per-layer hooks.
+    """
+    import random
+
+    import torch
+
+    from .stats import relative_spread
+
+    tick = advance or (lambda label: None)
+    rng = random.Random(grid.seed)
+    prepared = [prepare(spec, opts) for spec in specs]
+    times: list[list[float]] = [[] for _ in specs]
+    faults = [0] * len(specs)
+    layer_times: list[dict[str, list[float]]] = [{} for _ in specs]
+    hooked: list[list[float]] = [[] for _ in specs]
+    with threads(opts.threads), torch.inference_mode():
+        if opts.device == "cuda":
+            torch.backends.cudnn.benchmark = True
+        active = list(range(len(specs)))
+        for round_ in range(grid.max_rounds):
+            order = active[:]
+            rng.shuffle(order)
+            for i in order:
+                model, x = prepared[i]
+                for _ in range(2):  # warm up after the switch
+                    model(x)
+                _sync(opts.device)
+                before = _minor_faults()
+                times[i] += _timer("model(x)", {"model": model, "x": x}, opts, grid.round_time)
+                faults[i] += _minor_faults() - before
+                tick(specs[i].label)
+            if round_ + 1 >= grid.min_rounds:
+                active = [i for i in active if relative_spread(summarize(times[i])) > grid.target_spread]
+                if not active:
+                    break
+        order = list(range(len(specs)))
+        rng.shuffle(order)
+        for i in order:
+            model, x = prepared[i]
+            model(x)
+            clock = _LayerClock(model, opts.device)
+            try:
+                hooked[i] = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock},
+                                   opts, grid.round_time * 2)
+            finally:
+                clock.remove()
+            layer_times[i] = clock.times
+            tick(f"per layer {specs[i].label}")
+    env = environment(opts)
+    return [Measured(end_to_end_ms=times[i], hooked_end_to_end_ms=hooked[i], layer_ms=layer_times[i],
+                     page_faults=faults[i], passes=len(times[i]), environment=env) for i in range(len(specs))]
+
+
+def grid_steps(n: int, grid: GridOptions = GridOptions()) -> int:
+    """Progress-bar length of ``measure_grid`` (an upper bound: configurations may leave early)."""
+    return n * grid.max_rounds + n

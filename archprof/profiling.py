@@ -67,13 +67,13 @@ def latency_summary(layers: pd.DataFrame, measured) -> dict:
     }
 
 
-def warnings_for(summary: dict, environment: dict) -> list[str]:
+def warnings_for(summary: dict, environment: dict, more_time: str = "raise --min-run-time") -> list[str]:
     """What makes this measurement unreliable, and what to do about it."""
     out = []
     spread = summary["relative_spread"]
     if spread > SPREAD_WARNING:
         out.append(f"noisy timing: IQR is {spread:.0%} of the median (above {SPREAD_WARNING:.0%}); close other "
-                   f"programs, keep --threads at 1 or below the core count, and raise --min-run-time")
+                   f"programs, keep --threads at 1 or below the core count, and {more_time}")
     faults = summary["page_faults_per_pass"]
     if faults > FAULTS_PER_PASS_WARNING:
         advice = ("run archprof as installed (it sets GLIBC_TUNABLES for its measuring process) or export "

@@ -80,7 +80,8 @@ class ModelSpec:
     def label(self) -> str:
         """The paper's way of naming a configuration: "0.75 MobileNetV1-160"."""
         variant = " (standard conv)" if self.variant == "standard" else ""
-        return f"{self.alpha:g} {self.name}-{self.resolution}{variant}"
+        alpha = f"{self.alpha:g}" if "." in f"{self.alpha:g}" else f"{self.alpha:.1f}"  # 1.0, 0.75, 0.5
+        return f"{alpha} {self.name}-{self.resolution}{variant}"
 
     def reported(self) -> float | None:
         """The paper's top-1 for this very configuration, if it reports one."""

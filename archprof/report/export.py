@@ -80,3 +80,23 @@ def validation_dict(checks) -> dict:
     for c in checks:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1
     return {"passed": counts.get("FAIL", 0) == 0, "counts": counts, "checks": [c.as_dict() for c in checks]}
+
+
+def comparison_frames(configs: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
+    """One table for CSV: a row per layer per configuration, then a row of totals per configuration."""
+    layer_rows = layers.drop(columns=["config"]).assign(row="layer")
+    totals_rows = configs.drop(columns=["config"]).assign(row="total", index=None, kind="total")
+    totals_rows["name"] = "total"
+    totals_rows["model"] = configs["model"]
+    ordered = ["row"] + [c for c in layer_rows.columns if c != "row"]
+    extra = [c for c in totals_rows.columns if c not in ordered]
+    return pd.concat([layer_rows, totals_rows], ignore_index=True)[ordered + extra]
+
+
+def comparison_dict(configs: pd.DataFrame, layers: pd.DataFrame, extra: dict) -> dict:
+    """JSON: the configurations (totals, ratios to the first) and every layer row."""
+    def records(frame):
+        return [{k: (None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v))
+                 for k, v in row.items()} for row in frame.to_dict("records")]
+    return {"conventions": CONVENTIONS, **extra, "configurations": records(configs),
+            "layers": records(layers)}

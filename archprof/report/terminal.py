@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from rich import box
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -39,8 +40,8 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
     dtype = layers["dtype"].iloc[0]
     batch = int(layers["batch"].iloc[0])
     measured = extras.get("latency") is not None
-    table = Table(title=f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {spec.resolution} × {spec.resolution}, "
-                        f"{dtype}, batch {batch}",
+    table = Table(title=escape(f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {spec.resolution} × {spec.resolution}, "
+                               f"{dtype}, batch {batch}"),
                   show_footer=True, header_style="bold", footer_style="bold", box=box.SIMPLE_HEAD)
     right = {"justify": "right", "no_wrap": True}
     table.add_column("#", "", **right)
@@ -146,10 +147,10 @@ def spec_table(spec: ModelSpec) -> Group:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("spec", f"{spec.ref}  ({spec.path})")
-    head.add_row("name", spec.name)
+    head.add_row("spec", Text(f"{spec.ref}  ({spec.path})"))  # text from files is never rich markup
+    head.add_row("name", Text(spec.name))
     if spec.citation:
-        head.add_row("citation", spec.citation)
+        head.add_row("citation", Text(spec.citation))
     head.add_row("input", f"{paper_shape(spec.input_shape)} (H × W × C), {spec.classes} classes")
     head.add_row("configuration", f"α = {spec.alpha:g}, resolution {spec.resolution}, variant {spec.variant}")
     head.add_row("default grid", f"α ∈ {{{', '.join(f'{a:g}' for a in spec.alphas)}}} × resolution ∈ "
@@ -168,6 +169,44 @@ def spec_table(spec: ModelSpec) -> Group:
                       REGISTRY[r.layer.kind].describe(r.layer, r.in_shape), paper_shape(r.in_shape),
                       paper_shape(r.out_shape), after)
     return Group(head, table)
+
+
+def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | None = None) -> Group:
+    """The paper's Table 8 layout: one row per configuration, with ratios to the first."""
+    first = configs.iloc[0]["label"]
+    table = Table(title="archprof compare", caption=escape(f"ratios are to the first configuration, {first}"),
+                  header_style="bold", box=box.SIMPLE_HEAD)
+    right = {"justify": "right", "no_wrap": True}
+    table.add_column("configuration", no_wrap=True)
+    for col in ("mult-adds", "params", "peak memory"):
+        table.add_column(col, **right)
+    if measured:
+        table.add_column("latency", **right)
+        table.add_column("IQR", **right)
+    table.add_column("top-1 (paper)", **right)
+    table.add_column("× mult-adds", **right)
+    table.add_column("× params", **right)
+    if measured:
+        table.add_column("× latency", **right)
+    previous = None
+    for r in configs.itertuples():
+        if previous is not None and r.ref != previous:
+            table.add_section()
+        previous = r.ref
+        cells = [Text(r.label), units.millions(r.mult_adds), units.millions(r.params), units.nbytes(r.peak_activation_bytes)]
+        if measured:
+            cells += [units.ms(r.latency_ms), units.ms(r.latency_iqr_ms)]
+        cells.append("—" if r.reported_top1 is None or r.reported_top1 != r.reported_top1 else f"{r.reported_top1:.1f} %")
+        cells += [f"{r.mult_adds_ratio:.3g}", f"{r.params_ratio:.3g}"]
+        if measured:
+            cells.append(f"{r.latency_ms_ratio:.3g}")
+        table.add_row(*cells)
+    parts = [table, Text(CONVENTIONS, style="dim")]
+    if environment:
+        parts.append(Text(f"latency: median of end-to-end passes in interleaved rounds; {environment['cpu']}, "
+                          f"{environment['threads']} thread(s), torch {environment['torch']}, {environment['device']}, "
+                          f"{environment['dtype']}, batch {environment['batch']}", style="dim"))
+    return Group(*parts)
 
 
 VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "does not hold": "yellow", "erratum": "magenta", "note": "cyan"}
@@ -190,7 +229,8 @@ def validation_table(checks) -> Group:
         check = Text(c.check)
         if c.why:
             check.append(f"\n{c.why}", style="dim")
-        table.add_row(c.section, c.subject, check, c.expected, c.got, Text(c.verdict, style=VERDICT_STYLE.get(c.verdict, "")))
+        table.add_row(c.section, Text(c.subject), check, Text(c.expected), Text(c.got),
+                      Text(c.verdict, style=VERDICT_STYLE.get(c.verdict, "")))
     counts: dict[str, int] = {}
     for c in checks:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1

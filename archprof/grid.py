@@ -1,0 +1,96 @@
+"""Grids of configurations: which (spec, variant, α, resolution) to run, and their results as one table.
+
+``configurations`` expands the specs named on the command line over their default grids
+(or the α / resolution lists given); ``layer_frame`` and ``config_frame`` are the
+results: one row per layer per configuration, and one row of totals per configuration.
+Pure, but for ``measure_grid`` being passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import costs
+from .catalog import load, split_ref
+from .errors import ConfigError
+from .profiling import attach, latency_summary
+from .spec import ModelSpec
+from .transforms import configure, rho_to_resolution
+
+
+def parse_list(text: str, kind: type, what: str) -> tuple:
+    """'1, 0.75,0.5' → (1.0, 0.75, 0.5); a clear ConfigError for anything else."""
+    items = [t.strip() for t in text.split(",")]
+    try:
+        values = tuple(kind(t) for t in items)
+    except ValueError:
+        raise ConfigError(f"{what} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{what} is empty")
+    return values
+
+
+def configurations(refs: list[str], alphas=None, resolutions=None, rhos=None) -> list[ModelSpec]:
+    """Every configuration to compare, in order: spec by spec, α descending as given, then resolution."""
+    out = []
+    seen = set()
+    for ref in refs:
+        name, variant = split_ref(ref)
+        spec = load(name)
+        a_list = alphas or spec.alphas
+        if rhos:
+            r_list = tuple(rho_to_resolution(spec, rho) for rho in rhos)
+        else:
+            r_list = resolutions or spec.resolutions
+        for a in a_list:
+            for r in r_list:
+                config = configure(spec, variant, a, r)
+                key = (config.ref, config.alpha, config.resolution)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(config)
+    if not out:
+        raise ConfigError("nothing to compare")
+    return out
+
+
+def layer_frame(specs: list[ModelSpec], measured=None, roof=None, dtype: str = "float32", batch: int = 1) -> pd.DataFrame:
+    """One row per layer per configuration, with the measured columns where measured."""
+    frames = []
+    for i, spec in enumerate(specs):
+        layers = attach(costs.count(spec, dtype, batch), measured[i] if measured else None, roof)
+        layers.insert(0, "config", i)
+        layers.insert(2, "ref", spec.ref)
+        frames.append(layers)
+    return pd.concat(frames, ignore_index=True)
+
+
+CONFIG_COLUMNS = ["config", "model", "ref", "name", "variant", "alpha", "resolution", "label", "params", "paper_params",
+                  "mult_adds", "weight_bytes", "activation_bytes", "peak_activation_bytes", "latency_ms",
+                  "latency_iqr_ms", "latency_p90_ms", "latency_min_ms", "latency_samples", "per_layer_sum_ms",
+                  "reported_top1"]
+
+
+def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) -> pd.DataFrame:
+    """One row of totals per configuration; ``latency_ms`` is the end-to-end median when measured."""
+    rows = []
+    for i, spec in enumerate(specs):
+        t = costs.totals(layers[layers["config"] == i])
+        row = {"config": i, "model": spec.key, "ref": spec.ref, "name": spec.name, "variant": spec.variant,
+               "alpha": spec.alpha, "resolution": spec.resolution, "label": spec.label,
+               **{k: t[k] for k in ("params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes",
+                                    "peak_activation_bytes")},
+               "latency_ms": None, "latency_iqr_ms": None, "latency_p90_ms": None, "latency_min_ms": None,
+               "latency_samples": None, "per_layer_sum_ms": None, "reported_top1": spec.reported()}
+        if measured:
+            s = latency_summary(layers[layers["config"] == i], measured[i])
+            e = s["end_to_end"]
+            row.update(latency_ms=e["median_ms"], latency_iqr_ms=e["iqr_ms"], latency_p90_ms=e["p90_ms"],
+                       latency_min_ms=e["min_ms"], latency_samples=e["n"], per_layer_sum_ms=s["per_layer_sum_ms"])
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=CONFIG_COLUMNS)
+    first = frame.iloc[0]
+    for col in ("mult_adds", "params", "peak_activation_bytes", "latency_ms"):
+        base = first[col]
+        frame[f"{col}_ratio"] = frame[col] / base if base else None
+    return frame
