@@ -31,7 +31,7 @@ report: setup
 	$(BIN)/archprof compare mobilenet_v1 vgg16 --csv reports/mobilenet_v1_vs_vgg16.csv
 
 bench: setup
-	$(BIN)/python benchmarks/count_vs_trace.py
+	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -7,6 +7,7 @@ This is the edge where files are read and written and text is printed. Every
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from . import __version__
@@ -17,6 +18,16 @@ EXIT_CODES = """exit codes:
   2    usage or input error (bad option, unknown spec, malformed spec file, unwritable output)
   130  interrupted (Ctrl-C)
 """
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps prose paragraphs to the terminal; keeps paragraphs with line breaks (examples, exit codes) as written."""
+
+    def _fill_text(self, text, width, indent):
+        import textwrap
+
+        return "\n\n".join(p if "\n" in p else textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
+                           for p in text.split("\n\n"))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,14 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archprof",
         description="What does a convolutional network cost, layer by layer, and how does that move with "
-                    "width (α) and input resolution (ρ)? Counts params, mult-adds and memory from a "
-                    "paper-style layer table (the MobileNetV1 paper's analysis, for any spec).",
-        epilog=EXIT_CODES + "\nexamples:\n  archprof list\n  archprof show mobilenet_v1\n"
+                    "width (α) and input resolution (ρ)? archprof counts params, mult-adds and memory exactly "
+                    "from a paper-style layer table, builds the network in PyTorch, measures its latency, "
+                    "and checks the MobileNetV1 paper's claims. 'archprof COMMAND --help' for each command.",
+        epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n  archprof list\n"
+               "  archprof show mobilenet_v1\n"
                "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
-               "  archprof profile mobilenet_v1:standard --format json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+               "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
+               "  archprof validate",
+        formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"archprof {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Formatter)
     sub.required = True
 
     sub.add_parser("list", help="list the built-in specs", description="List the built-in specs with their default grids.")
@@ -81,11 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(show)
 
     profile = sub.add_parser(
-        "profile", help="per-layer params, mult-adds and memory of one configuration",
+        "profile", help="per-layer params, mult-adds, memory and latency of one configuration",
         description="Per-layer cost of SPEC at one width and resolution: params (all learnable, and the "
                     "paper's conv+FC weights), mult-adds (conv and FC multiply-accumulates), weight bytes, "
-                    "activation bytes, and the peak activation memory.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "activation bytes and the peak activation memory; and, unless --no-latency, measured "
+                    "latency (end to end and per layer inside the full pass, median/IQR/p90/min), measured "
+                    "memory, the roofline and the share of each layer type. A progress bar shows on stderr "
+                    "when it is a terminal; --format json keeps stdout clean.",
+        epilog=EXIT_CODES, formatter_class=_Formatter)
     _config_args(profile)
     profile.add_argument("--format", choices=("table", "json", "csv"), default="table",
                          help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)")
@@ -103,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
                "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
                "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Formatter)
     compare.add_argument("specs", nargs="+", metavar="SPEC",
                          help="built-in specs or spec files, optionally with ':standard'")
     compare.add_argument("--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's grid)")
@@ -124,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "params and mult-adds scale roughly with α²; analytic counts equal fvcore and "
                     "sum(p.numel()) of the built model, layer by layer, over each spec's default grid). "
                     "Prints check, expected, got and verdict; exits 1 if any check FAILS.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXIT_CODES, formatter_class=_Formatter)
     validate.add_argument("specs", nargs="*", metavar="SPEC",
                           help="specs to check (default: every built-in and its :standard variant)")
     validate.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
