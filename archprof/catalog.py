@@ -15,6 +15,7 @@ from .parse import parse_spec
 from .spec import ModelSpec
 
 VARIANTS = ("base", "standard")
+MAX_SPEC_BYTES = 1 << 20
 
 
 def builtin_names() -> list[str]:
@@ -39,13 +40,21 @@ def load(name: str) -> ModelSpec:
         raise ConfigError(f"unknown spec {name!r}: not a built-in ({', '.join(builtin_names())}) "
                           f"and no such file")
     try:
-        data = path.read_bytes()[: 1_000_001 * 4]
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:  # refuse before reading: a spec is a short table
+            raise SpecError(name, 1, "", f"the file is {size / 2**20:,.1f} MiB; a spec is a layer table of at most "
+                                         f"{MAX_SPEC_BYTES / 2**20:g} MiB")
+        data = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read spec file {name!r}: {e.strerror}") from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise SpecError(name, line, "", "the file is binary (a NUL byte), not a Markdown spec")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise SpecError(name, None, "", f"not UTF-8 text (byte {e.start}); a spec is a Markdown file") from None
+        line = data[: e.start].count(b"\n") + 1
+        raise SpecError(name, line, "", f"not UTF-8 text (byte {e.start}); a spec is a Markdown file") from None
     return _parse_cached(text, name, name)  # the key is the path as given, so that ref loads it again
 
 

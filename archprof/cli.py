@@ -58,6 +58,9 @@ def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     m.add_argument("--batch", type=int, default=1, metavar="N", help="batch size (default 1)")
     m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
     m.add_argument("--channels-last", action="store_true", help="run the model and input in channels-last memory format")
+    m.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse to build or measure what is estimated to need more than SIZE (e.g. 8GiB); "
+                        "the memory available now is always a limit")
     if grid:
         m.add_argument("--max-rounds", type=int, default=8, metavar="N",
                        help="interleaved timing rounds at most (default 8; at least 3, more while a "
@@ -199,14 +202,15 @@ def cmd_show(args) -> int:
 
 
 def _measure_options(args):
+    from .guard import parse_size
     from .measure import MeasureOptions
 
+    common = dict(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
+                  channels_last=args.channels_last,
+                  max_memory=parse_size(args.max_memory) if args.max_memory else None)
     if not hasattr(args, "min_run_time"):  # compare: its timing is set by the grid rounds
-        return MeasureOptions(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
-                              channels_last=args.channels_last, isolated=False, memory=False).check()
-    return MeasureOptions(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
-                          channels_last=args.channels_last, min_run_time=args.min_run_time,
-                          max_run_time=max(2.0, args.min_run_time),
+        return MeasureOptions(**common, isolated=False, memory=False).check()
+    return MeasureOptions(**common, min_run_time=args.min_run_time, max_run_time=max(2.0, args.min_run_time),
                           isolated=not args.no_isolated).check()
 
 
@@ -220,8 +224,12 @@ def cmd_profile(args) -> int:
     layers = count(spec, dtype=args.dtype, batch=args.batch)
     measured = roof = None
     if not args.no_latency:
+        from .costs import totals
+        from .guard import check
         from .measure import measure, roofline
 
+        t = totals(layers)
+        check(f"{spec.label} at batch {args.batch}", t["weight_bytes"], t["peak_activation_bytes"], opts.max_memory)
         steps = 5 + (len(layers) if opts.isolated else 0)
         with _Progress(steps, f"measuring {spec.label}") as progress:
             measured = measure(spec, opts, progress.advance)
@@ -279,8 +287,14 @@ def cmd_compare(args) -> int:
             check_writable(path)
     measured = roof = None
     if not args.no_latency:
+        from .costs import count, totals
+        from .guard import check
         from .measure import GridOptions, grid_steps, measure_grid, roofline
 
+        # every configuration's model is built up front (so rounds can interleave them): all weights, largest peak
+        sizes = [totals(count(s, args.dtype, args.batch)) for s in specs]
+        check(f"measuring {len(specs)} configurations at batch {args.batch}", sum(t["weight_bytes"] for t in sizes),
+              max(t["peak_activation_bytes"] for t in sizes), opts.max_memory)
         rounds = GridOptions(max_rounds=args.max_rounds)
         with _Progress(grid_steps(len(specs), rounds) + 1, "measuring") as progress:
             measured = measure_grid(specs, opts, rounds, progress.advance)

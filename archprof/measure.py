@@ -42,6 +42,7 @@ class MeasureOptions:
     isolated: bool = True            # also time each layer alone on a tensor of its input shape
     isolated_run_time: float = 0.03  # seconds per layer for the isolated timing
     memory: bool = True              # profile one forward pass's memory
+    max_memory: int | None = None    # bytes: refuse configurations estimated to need more (see guard.py)
 
     def check(self) -> "MeasureOptions":
         if self.threads < 1:

@@ -63,13 +63,15 @@ _KEYS = ("name", "citation", "input", "classes", "conv", "fc", "classifier", "al
 def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     """Decode ``text`` (the contents of ``path``); ``key`` is the name the spec is called by."""
     if len(text) > MAX_SPEC_CHARS:
-        raise SpecError(path, None, "", f"the file has {len(text):,} characters; a spec is a layer table of at most {MAX_SPEC_CHARS:,}")
+        raise SpecError(path, text[:MAX_SPEC_CHARS].count("\n") + 1, "",
+                        f"the file has {len(text):,} characters; a spec is a layer table of at most {MAX_SPEC_CHARS:,}")
     if "\x00" in text:
-        raise SpecError(path, None, "", "the file is binary, not a Markdown spec")
+        raise SpecError(path, text[: text.index("\x00")].count("\n") + 1, "", "the file is binary (a NUL byte), "
+                                                                              "not a Markdown spec")
     lines = text.splitlines()
     header, title, table = _split(lines, path)
     if table is None:
-        raise SpecError(path, None, "", "no layer table: expected a Markdown table with columns "
+        raise SpecError(path, 1, "", "no layer table: expected a Markdown table with columns "
                                         "'Type / Stride | Filter Shape | Input Size' (Input Size optional)")
     decoded = _Header(header, path)
     layers = _table(table, lines, path, decoded)

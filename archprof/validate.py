@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from . import costs, paper
+from . import costs, guard, paper
 from .catalog import builtin_names, load, split_ref
 from .crosscheck import crosscheck
 from .errors import ConfigError
@@ -223,6 +223,8 @@ def _crosschecks(ref: str, advance) -> list[Check]:
         for r in spec0.resolutions:
             spec = configure(spec0, variant, a, r)
             analytic = _layers(ref, a, r)
+            t = costs.totals(analytic)
+            guard.check(f"building {spec.label}", t["weight_bytes"], t["peak_activation_bytes"])
             traced = crosscheck(spec)
             configs += 1
             layers_checked += len(analytic)

@@ -30,3 +30,11 @@ def run(capsys):
         out, err = capsys.readouterr()
         return code, out, err
     return _run
+
+
+# Hypothesis: CI runs enough examples to matter (2,000 per property); locally fewer.
+from hypothesis import settings as _hsettings  # noqa: E402
+
+_hsettings.register_profile("ci", max_examples=2000, deadline=None, derandomize=False)
+_hsettings.register_profile("dev", max_examples=300, deadline=None)
+_hsettings.load_profile("ci" if __import__("os").environ.get("CI") else "dev")

@@ -1,0 +1,160 @@
+"""Clean failure: malformed specs, resource guards, Ctrl-C, exit codes, spec files as data only."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archprof import guard
+
+MALFORMED = Path(__file__).parent / "malformed"
+
+# file → (line, words that name the problem)
+CORPUS = {
+    "empty.md": (1, "no layer table"),
+    "no_table.md": (1, "no layer table"),
+    "missing_columns.md": (3, "must name the columns 'Type / Stride' and 'Filter Shape'"),
+    "unknown_kind.md": (6, "unknown layer type 'Transformer'"),
+    "zero_size.md": (5, "Cout must be at least 1, got 0"),
+    "negative_size.md": (5, "Cout must be a whole number, got '-8'"),
+    "non_numeric.md": (5, "Cin must be a whole number, got 'three'"),
+    "absurd_repeat.md": (6, "repeat count must be at most 1,000, got 1,000,000"),
+    "channel_mismatch.md": (6, "expects 16 input channels but the previous rows give 8"),
+    "lookalike_times.md": (5, "Cyrillic х"),
+    "code_in_cell.md": (6, "a dropout's filter shape must be 'p 0.5'"),
+    "binary.bin": (1, "binary"),
+}
+
+
+def test_the_corpus_is_complete():
+    assert sorted(p.name for p in MALFORMED.iterdir()) == sorted(CORPUS)
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_malformed_spec_is_one_line_with_its_line(run, name):
+    line, words = CORPUS[name]
+    path = str(MALFORMED / name)
+    code, out, err = run("profile", path, "--no-latency")
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"archprof: error: {path}:{line}:"), err
+    assert words in err, err
+
+
+def test_a_10_mb_file_is_refused_without_reading_it(run, tmp_path):
+    big = tmp_path / "big.md"
+    with open(big, "w") as f:
+        f.write("| Type / Stride | Filter Shape |\n|---|---|\n")
+        row = "| Conv / s1 | 3 × 3 × 3 × 3 |\n"
+        f.write(row * (10 * 2**20 // len(row.encode())))
+    assert big.stat().st_size > 10 * 10**6
+    code, out, err = run("profile", str(big), "--no-latency")
+    assert code == 2 and len(err.splitlines()) == 1 and "MiB; a spec is a layer table of at most 1 MiB" in err
+
+
+def test_spec_cells_are_never_evaluated(run):
+    marker = Path("/tmp/archprof_pwned")
+    marker.unlink(missing_ok=True)
+    code, _, err = run("profile", str(MALFORMED / "code_in_cell.md"), "--no-latency")
+    assert code == 2 and not marker.exists()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["vgg16", "--resolution", "20000"], ["1.0 VGG16-20000 at batch 1 needs an estimated", "GiB (weights 3,051.89 GiB"]),
+    (["vgg16", "--batch", "100000"], ["at batch 100000 needs an estimated", "2 × peak activations 2,392.58 GiB"]),
+    (["mobilenet_v1", "--max-memory", "10MiB"], ["needs an estimated 25.41 MiB", "the --max-memory limit (10.00 MiB)"]),
+])
+def test_resource_guard_refuses_before_allocating(run, argv, words):
+    code, out, err = run("profile", *argv)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    for w in words:
+        assert w in err, err
+
+
+def test_resource_guard_for_compare(run, tmp_path):
+    code, out, err = run("compare", "vgg16", "--batch", "100000", "--html", str(tmp_path / "r.html"))
+    assert code == 2 and "needs an estimated" in err and not (tmp_path / "r.html").exists()
+
+
+def test_guard_arithmetic():
+    # VGG16 at 20000 px: the first FC alone has 625·625·512·4096 weights (the map is 625 × 625 after 5 pools)
+    assert 625 * 625 * 512 * 4096 * 4 / 2**30 == pytest.approx(3051.76, abs=0.01)
+    assert guard.estimate(100, 10) == 120
+    assert guard.check("x", 100, 10, limit=120, available=1000) == 120
+    with pytest.raises(guard.ResourceError, match="more than the --max-memory limit"):
+        guard.check("x", 100, 11, limit=120, available=1000)
+    with pytest.raises(guard.ResourceError, match="more than available memory"):
+        guard.check("x", 100, 11, limit=None, available=110)
+    assert guard.parse_size("8GiB") == 8 * 2**30 and guard.parse_size("2G") == 2 * 10**9
+    assert guard.parse_size("512 MiB") == 512 * 2**20 and guard.parse_size("1000") == 1000
+    for bad in ("lots", "-1G", "0", "5 parsecs"):
+        with pytest.raises(guard.ConfigError):
+            guard.parse_size(bad)
+
+
+def _interrupt(argv, tmp_path, after: float):
+    """Start archprof, send SIGINT once it is measuring, return (exit code, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "archprof", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize("argv, written", [
+    (["profile", "mobilenet_v1", "--format", "json", "--output", "p.json"], "p.json"),
+    (["compare", "mobilenet_v1", "--html", "c.html", "--csv", "c.csv"], "c.html"),
+])
+def test_ctrl_c_while_measuring_stops_cleanly(tmp_path, argv, written):
+    code, out, err = _interrupt(argv, tmp_path, after=4.0)
+    assert code == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert list(tmp_path.iterdir()) == []  # no report, no temp file
+
+
+def test_ctrl_c_during_validate(tmp_path):
+    code, out, err = _interrupt(["validate"], tmp_path, after=3.0)
+    assert code == 130 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["list", "show", "profile", "compare", "validate"])
+def test_exit_code_130_for_every_command(run, monkeypatch, command):
+    from archprof import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, command, interrupted)
+    argv = [command] + ([] if command in ("list", "validate") else ["mobilenet_v1"])
+    code, out, err = run(*argv)
+    assert code == 130 and err == "archprof: interrupted\n"
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["list"], 0), (["list", "extra"], 2),
+    (["show", "mobilenet_v1"], 0), (["show", "nope"], 2),
+    (["profile", "mobilenet_v1", "--no-latency"], 0), (["profile", "nope"], 2),
+    (["compare", "nope"], 2),
+    (["validate", "mobilenet_v1", "--no-crosscheck"], 0), (["validate", "nope"], 2),
+    ([], 2), (["--version"], 0),
+])
+def test_exit_codes(run, argv, code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    got, out, err = run(*argv)
+    assert got == code, err
+    if code == 2:
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_exit_codes_are_documented(run):
+    code, out, _ = run("--help")
+    for line in ("0    success", "1    validation failure", "2    usage or input error", "130  interrupted"):
+        assert line in out
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "`130` interrupted" in readme and "`1` a validation check failed" in readme
+    assert "Spec files are data only" in readme
