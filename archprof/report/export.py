@@ -76,9 +76,9 @@ def to_csv(layers: pd.DataFrame) -> str:
 
 
 def validation_dict(checks) -> dict:
-    counts: dict[str, int] = {}
-    for c in checks:
-        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    from ..validate import summary
+
+    counts = summary(checks)
     return {"passed": counts.get("FAIL", 0) == 0, "counts": counts, "checks": [c.as_dict() for c in checks]}
 
 

@@ -63,10 +63,6 @@ def _table(frame: pd.DataFrame, left: set[str] = frozenset(), classes: dict | No
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _ms(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.3f} ms"
-
-
 def _ratio(x) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g} ×"
 
@@ -94,8 +90,8 @@ def summary_frame(configs: pd.DataFrame, measured: bool) -> pd.DataFrame:
         "weights": configs["weight_bytes"].map(units.nbytes),
     })
     if measured:
-        out["latency (median)"] = configs["latency_ms"].map(_ms)
-        out["IQR"] = configs["latency_iqr_ms"].map(_ms)
+        out["latency (median)"] = configs["latency_ms"].map(units.ms)
+        out["IQR"] = configs["latency_iqr_ms"].map(units.ms)
     out["top-1 (paper)"] = configs["reported_top1"].map(lambda t: "—" if t is None or t != t else f"{t:.1f} %")
     out["mult-adds vs first"] = configs["mult_adds_ratio"].map(_ratio)
     out["params vs first"] = configs["params_ratio"].map(_ratio)

@@ -231,9 +231,9 @@ def validation_table(checks) -> Group:
             check.append(f"\n{c.why}", style="dim")
         table.add_row(c.section, Text(c.subject), check, Text(c.expected), Text(c.got),
                       Text(c.verdict, style=VERDICT_STYLE.get(c.verdict, "")))
-    counts: dict[str, int] = {}
-    for c in checks:
-        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    from ..validate import summary
+
+    counts = summary(checks)
     failed = counts.get("FAIL", 0)
     line = Text.assemble(
         (f"{len(checks)} checks: ", "bold"),
