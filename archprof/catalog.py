@@ -51,7 +51,7 @@ def load(name: str) -> ModelSpec:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise SpecError(name, line, "", "the file is binary (a NUL byte), not a Markdown spec")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not text
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise SpecError(name, line, "", f"not UTF-8 text (byte {e.start}); a spec is a Markdown file") from None

@@ -12,6 +12,7 @@ import sys
 
 from . import __version__
 
+DTYPES = ("float32", "float16", "bfloat16", "float64")  # the keys of costs.DTYPE_BYTES (not imported: pandas is slow)
 EXIT_CODES = """exit codes:
   0    success
   1    validation failure (archprof validate: a check FAILED)
@@ -91,11 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Formatter)
     sub.required = True
 
-    sub.add_parser("list", help="list the built-in specs", description="List the built-in specs with their default grids.")
+    sub.add_parser("list", help="list the built-in specs", description="List the built-in specs with their default grids.",
+                   epilog=EXIT_CODES)
 
     show = sub.add_parser("show", help="print a spec as parsed, with inferred shapes",
                           description="Print the parsed layer table of SPEC with the input and output shape "
-                                      "of every row, in one configuration (α, resolution).")
+                                      "of every row, in one configuration (α, resolution).", epilog=EXIT_CODES)
     _config_args(show)
 
     profile = sub.add_parser(
@@ -111,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--format", choices=("table", "json", "csv"), default="table",
                          help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)")
     profile.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    profile.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
+    profile.add_argument("--dtype", choices=DTYPES, default="float32",
                          help="element type of weights and activations (default float32)")
     _measure_args(profile)
 
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)")
     compare.add_argument("--csv", metavar="PATH", help="also write every layer row and configuration total as CSV")
     compare.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
-    compare.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
+    compare.add_argument("--dtype", choices=DTYPES, default="float32",
                          help="element type of weights and activations (default float32)")
     _measure_args(compare, grid=True)
 
@@ -265,6 +267,7 @@ def _report_name(refs: list[str]) -> str:
 
 
 def cmd_compare(args) -> int:
+    import dataclasses
     import time
 
     from . import grid, validate
@@ -285,14 +288,15 @@ def cmd_compare(args) -> int:
     for path in (html_path, args.csv, args.json):
         if path:
             check_writable(path)
+    counted = grid.counts(specs, args.dtype, args.batch)
     measured = roof = None
     if not args.no_latency:
-        from .costs import count, totals
+        from .costs import totals
         from .guard import check
         from .measure import GridOptions, grid_steps, measure_grid, roofline
 
         # every configuration's model is built up front (so rounds can interleave them): all weights, largest peak
-        sizes = [totals(count(s, args.dtype, args.batch)) for s in specs]
+        sizes = [totals(c) for c in counted]
         check(f"measuring {len(specs)} configurations at batch {args.batch}", sum(t["weight_bytes"] for t in sizes),
               max(t["peak_activation_bytes"] for t in sizes), opts.max_memory)
         rounds = GridOptions(max_rounds=args.max_rounds)
@@ -300,13 +304,12 @@ def cmd_compare(args) -> int:
             measured = measure_grid(specs, opts, rounds, progress.advance)
             roof = roofline(opts.threads, opts.device, opts.dtype)
             progress.advance("roofline")
-    layers = grid.layer_frame(specs, measured, roof, args.dtype, args.batch)
+    layers = grid.layer_frame(specs, counted, measured, roof)
     configs = grid.config_frame(specs, layers, measured)
     # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)
     checks = validate.run(list(dict.fromkeys(s.ref for s in specs)), cross=False)
     environment = measured[0].environment if measured else None
-    roof_dict = None if roof is None else {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
-                                           "matmul_gflops": roof.matmul_gflops, "conv1x1_gflops": roof.conv1x1_gflops}
+    roof_dict = None if roof is None else dataclasses.asdict(roof)
     title = "archprof: " + " vs ".join(args.specs)
     page = html.render(configs, layers, title=title, environment=environment, roof=roof_dict, checks=checks,
                        generated=time.strftime("%Y-%m-%d %H:%M %Z"))

@@ -26,7 +26,7 @@ INT64_BYTES = 8
 
 CONFIG_COLUMNS = ["model", "variant", "alpha", "resolution", "dtype", "batch"]
 LAYER_COLUMNS = CONFIG_COLUMNS + [
-    "index", "name", "kind", "group", "filter", "stride", "line",
+    "index", "name", "kind", "group", "role", "filter", "stride", "line",
     "in_c", "in_h", "in_w", "out_c", "out_h", "out_w",
     "params", "paper_params", "mult_adds", "weight_bytes", "input_bytes", "activation_bytes",
     "latency_ms",
@@ -53,7 +53,7 @@ def count(spec: ModelSpec, dtype: str = "float32", batch: int = 1) -> pd.DataFra
         rows.append({
             "model": spec.key, "variant": spec.variant, "alpha": spec.alpha, "resolution": spec.resolution,
             "dtype": dtype, "batch": batch,
-            "index": r.index, "name": r.name, "kind": kind.key, "group": kind.group(r.layer), "filter": kind.describe(r.layer, r.in_shape),
+            "index": r.index, "name": r.name, "kind": kind.key, "group": kind.group(r.layer), "role": r.layer.role, "filter": kind.describe(r.layer, r.in_shape),
             "stride": r.layer.stride, "line": r.layer.line,
             "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
             "params": cost.params, "paper_params": cost.paper_params, "mult_adds": cost.mult_adds,

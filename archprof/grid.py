@@ -24,7 +24,8 @@ def parse_list(text: str, kind: type, what: str) -> tuple:
     try:
         values = tuple(kind(t) for t in items)
     except ValueError:
-        raise ConfigError(f"{what} must be a comma-separated list of numbers, got {text!r}") from None
+        numbers = "whole numbers" if kind is int else "numbers"
+        raise ConfigError(f"{what} must be a comma-separated list of {numbers}, got {text!r}") from None
     if not values:
         raise ConfigError(f"{what} is empty")
     return values
@@ -54,18 +55,23 @@ def configurations(refs: list[str], alphas=None, resolutions=None, rhos=None) ->
     return out
 
 
-def layer_frame(specs: list[ModelSpec], measured=None, roof=None, dtype: str = "float32", batch: int = 1) -> pd.DataFrame:
+def counts(specs: list[ModelSpec], dtype: str = "float32", batch: int = 1) -> list[pd.DataFrame]:
+    """The analytic rows of every configuration (no torch)."""
+    return [costs.count(spec, dtype, batch) for spec in specs]
+
+
+def layer_frame(specs: list[ModelSpec], counted: list[pd.DataFrame], measured=None, roof=None) -> pd.DataFrame:
     """One row per layer per configuration, with the measured columns where measured."""
     frames = []
-    for i, spec in enumerate(specs):
-        layers = attach(costs.count(spec, dtype, batch), measured[i] if measured else None, roof)
+    for i, (spec, layers) in enumerate(zip(specs, counted)):
+        layers = attach(layers, measured[i] if measured else None, roof)
         layers.insert(0, "config", i)
         layers.insert(2, "ref", spec.ref)
         frames.append(layers)
     return pd.concat(frames, ignore_index=True)
 
 
-CONFIG_COLUMNS = ["config", "model", "ref", "name", "variant", "alpha", "resolution", "label", "params", "paper_params",
+TOTALS_COLUMNS = ["config", "model", "ref", "name", "variant", "alpha", "resolution", "dtype", "batch", "label", "params", "paper_params",
                   "mult_adds", "weight_bytes", "activation_bytes", "peak_activation_bytes", "latency_ms",
                   "latency_iqr_ms", "latency_p90_ms", "latency_min_ms", "latency_samples", "per_layer_sum_ms",
                   "reported_top1"]
@@ -75,9 +81,11 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
     """One row of totals per configuration; ``latency_ms`` is the end-to-end median when measured."""
     rows = []
     for i, spec in enumerate(specs):
-        t = costs.totals(layers[layers["config"] == i])
+        mine = layers[layers["config"] == i]
+        t = costs.totals(mine)
         row = {"config": i, "model": spec.key, "ref": spec.ref, "name": spec.name, "variant": spec.variant,
-               "alpha": spec.alpha, "resolution": spec.resolution, "label": spec.label,
+               "alpha": spec.alpha, "resolution": spec.resolution, "dtype": mine["dtype"].iloc[0],
+               "batch": int(mine["batch"].iloc[0]), "label": spec.label,
                **{k: t[k] for k in ("params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes",
                                     "peak_activation_bytes")},
                "latency_ms": None, "latency_iqr_ms": None, "latency_p90_ms": None, "latency_min_ms": None,
@@ -88,9 +96,10 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
             row.update(latency_ms=e["median_ms"], latency_iqr_ms=e["iqr_ms"], latency_p90_ms=e["p90_ms"],
                        latency_min_ms=e["min_ms"], latency_samples=e["n"], per_layer_sum_ms=s["per_layer_sum_ms"])
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=CONFIG_COLUMNS)
+    frame = pd.DataFrame(rows, columns=TOTALS_COLUMNS)
     first = frame.iloc[0]
     for col in ("mult_adds", "params", "peak_activation_bytes", "latency_ms"):
         base = first[col]
-        frame[f"{col}_ratio"] = frame[col] / base if base else None
+        # a first configuration without any (a network of pools alone) has no ratio to give
+        frame[f"{col}_ratio"] = frame[col] / base if base else float("nan")
     return frame

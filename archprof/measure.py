@@ -23,7 +23,7 @@ from .spec import ModelSpec
 from .stats import summarize
 
 GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=1073741824"
-DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16", "float64": "float64"}
+MAX_BATCH = 1_000_000  # beyond any real batch; keeps every byte count far inside int64
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class MeasureOptions:
         if not 0 < self.min_run_time <= self.max_run_time:
             raise ConfigError(f"--min-run-time must be greater than 0 and at most {self.max_run_time:g} s, "
                               f"got {self.min_run_time:g}")
-        if self.batch < 1:
-            raise ConfigError(f"--batch must be at least 1, got {self.batch}")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ConfigError(f"--batch must be between 1 and {MAX_BATCH:,}, got {self.batch:,}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"--device must be cpu or cuda, got {self.device!r}")
         if self.device == "cuda":
@@ -75,9 +75,6 @@ class Measured:
     page_faults: int = 0              # minor faults during the end-to-end timing
     passes: int = 0                   # forward passes timed end to end
     environment: dict = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        return summarize(self.end_to_end_ms)
 
 
 @contextlib.contextmanager
@@ -197,6 +194,16 @@ def _timer(stmt: str, glob: dict, opts: MeasureOptions, min_run_time: float):
     return [t * 1e3 for t in m.times]
 
 
+def _per_layer(model, x, opts: MeasureOptions, run_time: float):
+    """Full forward passes with a clock on every child: (end-to-end times, per-child times), in ms."""
+    clock = _LayerClock(model, opts.device)
+    try:
+        hooked = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock}, opts, run_time)
+    finally:
+        clock.remove()
+    return hooked, clock.times
+
+
 def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
     """Rounds of blocked autorange: at least ``min_run_time``, more while the spread is high, up to a cap."""
     from .stats import relative_spread
@@ -220,7 +227,6 @@ def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None
 
     tick = advance or (lambda label: None)
     model, x = prepare(spec, opts)
-    names = [n for n, _ in model.named_children()]
     with threads(opts.threads), torch.inference_mode():
         if opts.device == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -234,12 +240,7 @@ def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None
         faults = _minor_faults() - faults
         tick("end to end")
 
-        clock = _LayerClock(model, opts.device)
-        try:
-            hooked = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock},
-                            opts, min(opts.layer_run_time, opts.min_run_time))
-        finally:
-            clock.remove()
+        hooked, layer_ms = _per_layer(model, x, opts, min(opts.layer_run_time, opts.min_run_time))
         tick("per layer")
 
         isolated: dict[str, list[float]] = {}
@@ -251,7 +252,7 @@ def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None
                 tick(f"isolated {name}")
         peak, outputs = memory_profile(model, x, opts.device) if opts.memory else (None, {})
         tick("memory")
-    return Measured(end_to_end_ms=e2e, hooked_end_to_end_ms=hooked, layer_ms=clock.times, isolated_ms=isolated,
+    return Measured(end_to_end_ms=e2e, hooked_end_to_end_ms=hooked, layer_ms=layer_ms, isolated_ms=isolated,
                     peak_bytes=peak, output_bytes=outputs, page_faults=faults, passes=len(e2e),
                     environment=environment(opts))
 
@@ -434,13 +435,7 @@ def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions
         for i in order:
             model, x = prepared[i]
             model(x)
-            clock = _LayerClock(model, opts.device)
-            try:
-                hooked[i] = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock},
-                                   opts, grid.round_time * 2)
-            finally:
-                clock.remove()
-            layer_times[i] = clock.times
+            hooked[i], layer_times[i] = _per_layer(model, x, opts, grid.round_time * 2)
             tick(f"per layer {specs[i].label}")
     env = environment(opts)
     return [Measured(end_to_end_ms=times[i], hooked_end_to_end_ms=hooked[i], layer_ms=layer_times[i],

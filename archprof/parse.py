@@ -65,9 +65,6 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     if len(text) > MAX_SPEC_CHARS:
         raise SpecError(path, text[:MAX_SPEC_CHARS].count("\n") + 1, "",
                         f"the file has {len(text):,} characters; a spec is a layer table of at most {MAX_SPEC_CHARS:,}")
-    if "\x00" in text:
-        raise SpecError(path, text[: text.index("\x00")].count("\n") + 1, "", "the file is binary (a NUL byte), "
-                                                                              "not a Markdown spec")
     lines = text.splitlines()
     header, title, table = _split(lines, path)
     if table is None:
@@ -79,7 +76,7 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     if input_shape is None:
         raise SpecError(path, table[0], lines[table[0] - 1], "no input size: give '- input: H × W × C' above the table "
                                                              "or an Input Size column")
-    layers = _mark_classifier(layers, lines, path, decoded)
+    layers = _mark_classifier(layers, decoded)
     spec = ModelSpec(
         key=key, name=decoded.get("name") or title or key, path=path, input_shape=input_shape,
         classes=decoded.classes or _classes(layers, input_shape), layers=tuple(layers), citation=decoded.get("citation") or "",
@@ -284,29 +281,40 @@ def _row(type_cell: str, cells: list[str], columns: dict, header: _Header, numbe
     return Layer(kind=kind.key, stride=stride, line=number, **fields)
 
 
-def _mark_classifier(layers: list[Layer], lines, path, header: _Header) -> list[Layer]:
-    """The last conv/FC produces the classes: it gets the classifier options and α leaves it alone."""
+def _mark_classifier(layers: list[Layer], header: _Header) -> list[Layer]:
+    """The layer that produces the classes gets the classifier options, and α leaves it alone.
+
+    It is the last conv or FC when the spec says how many classes there are, or when that
+    layer is an FC or is followed by a softmax; a backbone without a classifier has none.
+    """
     weighted = [i for i, l in enumerate(layers) if l.options is not None]
     if not weighted:
         return layers
     i = weighted[-1]
     last = layers[i]
-    if last.out_channels is None:
-        raise SpecError(path, last.line, lines[last.line - 1],
-                        "the last weighted layer must be a conv or FC that produces the classes")
+    softmax_after = any(l.kind == "softmax" for l in layers[i + 1:])
+    if last.out_channels is None or not (header.classes is not None or last.kind == "fc" or softmax_after):
+        return layers
     kind_options = header.options[REGISTRY[last.kind].options_key] or Options()
     options = header.options["classifier"] or replace(kind_options, activation=None)
     return layers[:i] + [replace(last, role="classifier", options=options)] + layers[i + 1:]
 
 
 def _classes(layers: list[Layer], input_shape) -> int:
-    """Without a ``classes`` entry: the outputs of the classifier, else the input channels."""
+    """Without a ``classes`` entry: the outputs of the classifier, else 0 (a backbone: no classes)."""
     out = [l.out_channels for l in layers if l.role == "classifier"]
-    return out[0] if out else input_shape[0]
+    return out[0] if out else 0
 
 
 def _check_classes(layers: list[Layer], lines, path, header: _Header) -> None:
-    for last in layers:
-        if last.role == "classifier" and header.classes is not None and last.out_channels != header.classes:
-            raise SpecError(path, last.line, lines[last.line - 1], f"the last conv/FC gives "
-                            f"{last.out_channels} outputs but the header says classes: {header.classes}")
+    if header.classes is None:
+        return
+    classifier = [l for l in layers if l.role == "classifier"]
+    if not classifier:
+        last = next((l for l in reversed(layers) if l.options is not None), layers[-1])
+        raise SpecError(path, last.line, lines[last.line - 1], f"the header says classes: {header.classes} but "
+                        f"no conv or FC produces them (the last weighted layer must be a conv or an FC)")
+    if classifier[0].out_channels != header.classes:
+        last = classifier[0]
+        raise SpecError(path, last.line, lines[last.line - 1], f"the last conv/FC gives "
+                        f"{last.out_channels} outputs but the header says classes: {header.classes}")

@@ -7,12 +7,13 @@ nothing is timed or printed. Units live in the names: ``latency_ms``,
 
 from __future__ import annotations
 
-import math
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
 
 from .stats import relative_spread, summarize
+from .units import or_none
 
 SPREAD_WARNING = 0.10            # IQR / median above this: the timing is noisy
 FAULTS_PER_PASS_WARNING = 100    # minor page faults per forward pass during timing
@@ -102,10 +103,6 @@ def by_kind(layers: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("mult_adds", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def none_if_nan(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
-
-
 def extras(layers: pd.DataFrame, measured=None, roof=None) -> dict:
     """Everything a profile reports beyond the per-layer rows, ready for the renderers."""
     from .costs import totals
@@ -115,11 +112,8 @@ def extras(layers: pd.DataFrame, measured=None, roof=None) -> dict:
         "latency": None, "environment": measured.environment if measured else None, "warnings": [],
         "memory": {"analytic_peak_activation_bytes": t["peak_activation_bytes"],
                    "measured_peak_bytes": measured.peak_bytes if measured else None},
-        "roofline": None if roof is None else {
-            "peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
-            "matmul_gflops": roof.matmul_gflops, "conv1x1_gflops": roof.conv1x1_gflops},
-        "by_kind": [{k: none_if_nan(v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-                    for row in by_kind(layers).to_dict("records")],
+        "roofline": None if roof is None else asdict(roof),
+        "by_kind": [{k: or_none(v) for k, v in row.items()} for row in by_kind(layers).to_dict("records")],
     }
     if measured is not None:
         out["latency"] = latency_summary(layers, measured)

@@ -78,7 +78,3 @@ def kind_for_type(type_name: str) -> LayerKind | None:
 
 def type_names() -> list[str]:
     return sorted(_BY_TYPE_NAME)
-
-
-def get(key: str) -> LayerKind:
-    return REGISTRY[key]

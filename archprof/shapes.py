@@ -37,8 +37,6 @@ def resolve(spec: ModelSpec) -> tuple[ResolvedLayer, ...]:
                              f"but {source} {paper_shape(shape)}", layer, index)
         try:
             out = kind.infer(layer, shape)
-        except ShapeError:
-            raise
         except RuleError as e:
             raise ShapeError(str(e), layer, index) from None
         if min(out) < 1:

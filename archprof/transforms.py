@@ -12,7 +12,7 @@ import math
 from dataclasses import replace
 
 from .errors import ConfigError
-from .shapes import ShapeError, paper_shape, resolve
+from .shapes import ShapeError, resolve
 from .spec import Layer, ModelSpec
 
 
@@ -52,22 +52,34 @@ def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
     return checked(replace(spec, layers=tuple(layers), alpha=spec.alpha * alpha))
 
 
+MAX_RESOLUTION = 100_000
+
+
+def scaled_input(spec: ModelSpec, resolution: int) -> tuple[int, int, int]:
+    """The input at ``resolution`` pixels high; a non-square input keeps its aspect ratio."""
+    c, h, w = spec.input_shape
+    return (c, resolution, resolution if h == w else max(1, round(w * resolution / h)))
+
+
 def with_resolution(spec: ModelSpec, resolution: int) -> ModelSpec:
-    """The same network on a ``resolution`` × ``resolution`` input."""
+    """The same network on an input ``resolution`` pixels high (and wide, for a square input)."""
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ConfigError(f"the resolution must be a whole number of pixels ≥ 1, got {resolution!r}")
-    if resolution > 100_000:
-        raise ConfigError(f"the resolution must be at most 100,000 pixels, got {resolution:,}")
-    c = spec.input_shape[0]
+    if resolution > MAX_RESOLUTION:
+        raise ConfigError(f"the resolution must be at most {MAX_RESOLUTION:,} pixels, got {resolution:,}")
     layers = tuple(_undeclared(l) for l in spec.layers)
-    return checked(replace(spec, input_shape=(c, resolution, resolution), layers=layers))
+    return checked(replace(spec, input_shape=scaled_input(spec, resolution), layers=layers))
 
 
 def rho_to_resolution(spec: ModelSpec, rho: float) -> int:
     """The resolution multiplier ρ as pixels: ``round(H·ρ)`` of the spec's input height (224·0.714 → 160)."""
     if not (isinstance(rho, (int, float)) and math.isfinite(rho) and rho > 0):
         raise ConfigError(f"the resolution multiplier ρ must be a number greater than 0, got {rho!r}")
-    return round(spec.input_shape[1] * rho)
+    pixels = spec.input_shape[1] * rho
+    if not 1 <= pixels <= MAX_RESOLUTION:
+        raise ConfigError(f"ρ = {rho:g} gives a resolution of {pixels:,.4g} pixels for {spec.key}'s "
+                          f"{spec.input_shape[1]}-pixel input; it must be between 1 and {MAX_RESOLUTION:,}")
+    return round(pixels)
 
 
 def standard_conv(spec: ModelSpec) -> ModelSpec:
@@ -104,10 +116,8 @@ def configure(spec: ModelSpec, variant: str = "base", alpha: float = 1.0,
         spec = standard_conv(spec)
     if alpha != 1.0:
         spec = with_alpha(spec, alpha)
-    if resolution is not None and resolution != spec.resolution:
+    if resolution is not None and scaled_input(spec, resolution) != spec.input_shape:
         spec = with_resolution(spec, resolution)
     return spec
 
 
-__all__ = ["keras_round", "with_alpha", "with_resolution", "rho_to_resolution", "standard_conv",
-           "configure", "checked", "paper_shape"]

@@ -5,6 +5,23 @@ from __future__ import annotations
 import math
 
 
+def missing(x) -> bool:
+    """None or NaN: a value that was not measured or does not exist."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def or_none(x):
+    """For JSON: NaN becomes null, numpy scalars plain Python numbers."""
+    if missing(x):
+        return None
+    return x.item() if hasattr(x, "item") else x
+
+
+def fmt(x, spec: str, suffix: str = "") -> str:
+    """``x`` formatted with ``spec``, or "—" when missing."""
+    return "—" if missing(x) else format(x, spec) + suffix
+
+
 def count(n) -> str:
     return f"{int(n):,}"
 
@@ -23,11 +40,8 @@ def nbytes(n) -> str:
 
 
 def ms(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:,.3f} ms"
+    return fmt(x, ",.3f", " ms")
 
 
-def paper_shape(c, h, w) -> str:
-    """H × W × C, the paper's order."""
-    return f"{h} × {w} × {c}"
+def ratio(x) -> str:
+    return fmt(x, ".3g", " ×")

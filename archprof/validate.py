@@ -9,7 +9,8 @@ prints nothing. Verdicts:
                       (VGG16's flatten into its first FC makes params grow with resolution);
 - ``erratum``         the paper contradicts itself; the computed value is given;
 - ``note``            the paper counts differently here; the note says how, and the
-                      number under the paper's own convention matches.
+                      number under the paper's own convention matches;
+- ``n/a``             nothing to check (no mult-adds to scale, one α that fits), with the reason.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .crosscheck import crosscheck
 from .errors import ConfigError
 from .transforms import configure
 
-PASS, FAIL, DOES_NOT_HOLD, ERRATUM, NOTE = "pass", "FAIL", "does not hold", "erratum", "note"
+PASS, FAIL, DOES_NOT_HOLD, ERRATUM, NOTE, NA = "pass", "FAIL", "does not hold", "erratum", "note", "n/a"
 PROBE_ALPHAS = (1.0, 0.75, 0.5, 0.25)
 PROBE_RHOS = (1.0, 6 / 7, 5 / 7, 4 / 7)   # the paper's 224, 192, 160, 128
 
@@ -69,17 +70,32 @@ def _total(ref, alpha, resolution, column, without_kinds=()) -> int:
     return int(layers.loc[~layers["kind"].isin(without_kinds), column].sum())
 
 
+def _fits(ref: str, alpha: float, resolution: int) -> bool:
+    try:
+        _layers(ref, alpha, resolution)
+        return True
+    except ConfigError:
+        return False
+
+
 def _grid(ref: str) -> tuple[tuple[float, ...], tuple[int, ...], str, str]:
     """The spec's default grid, and a note per axis; a one-value axis is widened to the
-    paper's probes so that every invariant has something to compare."""
+    paper's probes so that every invariant has something to compare. Probes that do not
+    fit the network (too few channels, a map that collapses) are left out, and the note
+    says so. (α only changes channels and resolution only sizes, so the axes are independent.)"""
     spec = load(split_ref(ref)[0])
     alphas, resolutions, alpha_note, resolution_note = spec.alphas, spec.resolutions, "", ""
     if len(alphas) < 2:
-        alphas, alpha_note = PROBE_ALPHAS, "probed at α = 1, 0.75, 0.5, 0.25 (the spec's grid has one α)"
+        fit = tuple(a for a in PROBE_ALPHAS if _fits(ref, a, resolutions[0]))
+        alphas = fit or alphas
+        alpha_note = (f"probed at α = {', '.join(f'{a:g}' for a in fit)} (the spec's grid has one α"
+                      + ("" if len(fit) == len(PROBE_ALPHAS) else "; smaller α leave a layer without channels") + ")")
     if len(resolutions) < 2:
-        resolutions = tuple(round(spec.resolution * rho) for rho in PROBE_RHOS)
-        resolution_note = (f"probed at {', '.join(map(str, resolutions))} px "
-                           f"(the spec's grid has one resolution)")
+        probes = tuple(dict.fromkeys(round(spec.resolution * rho) for rho in PROBE_RHOS))
+        fit = tuple(r for r in probes if _fits(ref, alphas[0], r))
+        resolutions = fit or resolutions
+        resolution_note = (f"probed at {', '.join(map(str, fit))} px (the spec's grid has one resolution"
+                           + ("" if len(fit) == len(probes) else "; smaller inputs collapse a feature map") + ")")
     return tuple(alphas), tuple(resolutions), alpha_note, resolution_note
 
 
@@ -117,9 +133,19 @@ def crosscheck_steps(refs: Iterable[str] | None = None) -> int:
 
 def _invariants(ref: str) -> list[Check]:
     alphas, resolutions, alpha_note, resolution_note = _grid(ref)
-    return [_params_vs_resolution(ref, alphas, resolutions, resolution_note),
-            _mult_adds_vs_resolution(ref, alphas, resolutions, resolution_note),
-            *_vs_alpha(ref, alphas, resolutions, alpha_note)]
+    checks = []
+    if len(resolutions) < 2:
+        checks += [Check("invariants", ref, c, "", "one resolution", NA, "no second resolution fits this network")
+                   for c in ("params do not change with resolution", "mult-adds scale with resolution²")]
+    else:
+        checks += [_params_vs_resolution(ref, alphas, resolutions, resolution_note),
+                   _mult_adds_vs_resolution(ref, alphas, resolutions, resolution_note)]
+    if len(alphas) < 2:
+        checks += [Check("invariants", ref, f"{w} scale roughly with α²", "", "one α", NA,
+                         "no second α fits this network") for w in ("params", "mult-adds")]
+    else:
+        checks += _vs_alpha(ref, alphas, resolutions, alpha_note)
+    return checks
 
 
 def _params_vs_resolution(ref, alphas, resolutions, probe) -> Check:
@@ -157,6 +183,9 @@ def _side_bounds(side: int, rho: float) -> tuple[float, float]:
 
 def _mult_adds_vs_resolution(ref, alphas, resolutions, probe) -> Check:
     results = []  # (deviation from ρ², α, resolution, ratio, ρ², lower, upper)
+    if _total(ref, alphas[0], resolutions[0], "mult_adds") == 0:
+        return Check("invariants", ref, "mult-adds scale with resolution²", "≈ ρ²", "0 mult-adds", NA,
+                     "no conv or FC layer: nothing to scale")
     for a in alphas:
         base = _layers(ref, a, resolutions[0])
         m0 = base["mult_adds"].sum()
@@ -183,11 +212,18 @@ def _vs_alpha(ref, alphas, resolutions, probe) -> list[Check]:
     out = []
     base_alpha = max(alphas)
     for column, what in (("params", "params"), ("mult_adds", "mult-adds")):
+        if _total(ref, base_alpha, resolutions[0], column) == 0:
+            out.append(Check("invariants", ref, f"{what} scale roughly with α²", "between α² and α", f"0 {what}", NA,
+                             "no conv or FC layer: nothing to scale"))
+            continue
         worst, failed = None, []
         for r in resolutions:
             layers = _layers(ref, base_alpha, r)
             c_min = int(layers["out_c"][layers["out_c"] > 0].min())
             v0 = layers[column].sum()
+            # The classifier's bias and batch norm sit on the classes, which α leaves alone.
+            classifier = layers[layers["role"] == "classifier"]
+            const = int((classifier["params"] - classifier["paper_params"]).sum()) if column == "params" else 0
             for a in alphas:
                 if a == base_alpha:
                     continue
@@ -196,7 +232,7 @@ def _vs_alpha(ref, alphas, resolutions, probe) -> list[Check]:
                 # Layers between two scaled channel counts scale with α², those next to the
                 # image or the classes (first conv, classifier, BN, bias) with α; int(c·α)
                 # can take away up to one channel.
-                lo, hi = (k - 1 / c_min) ** 2, k
+                lo, hi = (k - 1 / c_min) ** 2, k + (1 - k) * const / v0
                 ok = lo <= ratio <= hi
                 if not ok:
                     failed.append(f"α = {a:g}, {r}: {ratio:.4f} outside {lo:.4f}–{hi:.4f}")

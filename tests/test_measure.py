@@ -119,7 +119,8 @@ def test_table_shows_latency_summary_and_environment(run):
 
 @pytest.mark.parametrize("argv, words", [
     (["--threads", "0"], "--threads must be at least 1, got 0"),
-    (["--batch", "0"], "--batch must be at least 1, got 0"),
+    (["--batch", "0"], "--batch must be between 1 and 1,000,000, got 0"),
+    (["--batch", "1000000000000", "--no-latency"], "--batch must be between 1 and 1,000,000"),
     (["--min-run-time", "0"], "--min-run-time must be greater than 0"),
     (["--min-run-time", "-2"], "got -2"),
 ])

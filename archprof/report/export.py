@@ -8,27 +8,23 @@ from __future__ import annotations
 
 import io
 import json
-import math
 
 import pandas as pd
 
 from ..costs import CONVENTIONS, totals
+from ..units import missing, or_none
 from ..spec import ModelSpec
 
 LAYER_FIELDS = ["name", "kind", "output_shape", "params", "paper_params", "mult_adds",
                 "weight_bytes", "activation_bytes", "latency_ms"]
 
 
-def _latency(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
 def _int(x):
-    return None if x is None or x != x else int(x)
+    return None if missing(x) else int(x)
 
 
 def _num(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+    return None if missing(x) else float(x)
 
 
 def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> dict:
@@ -56,7 +52,7 @@ def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = No
             {"name": r.name, "kind": r.kind, "output_shape": [int(r.out_c), int(r.out_h), int(r.out_w)],
              "params": int(r.params), "paper_params": int(r.paper_params), "mult_adds": int(r.mult_adds),
              "weight_bytes": int(r.weight_bytes), "activation_bytes": int(r.activation_bytes),
-             "latency_ms": _latency(r.latency_ms),
+             "latency_ms": _num(r.latency_ms),
              **{c: _num(getattr(r, c)) for c in measured_cols},
              **({"measured_output_bytes": _int(r.measured_output_bytes)} if measured else {})}
             for r in layers.itertuples()
@@ -90,13 +86,18 @@ def comparison_frames(configs: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFra
     totals_rows["model"] = configs["model"]
     ordered = ["row"] + [c for c in layer_rows.columns if c != "row"]
     extra = [c for c in totals_rows.columns if c not in ordered]
-    return pd.concat([layer_rows, totals_rows], ignore_index=True)[ordered + extra]
+    both = pd.concat([layer_rows, totals_rows], ignore_index=True)[ordered + extra]
+    # the concat leaves holes (a total has no shapes), which would turn counts into floats: 4816896.0
+    for frame in (layer_rows, totals_rows):
+        for col in frame.columns:
+            if pd.api.types.is_integer_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+                both[col] = both[col].astype("Int64")
+    return both
 
 
 def comparison_dict(configs: pd.DataFrame, layers: pd.DataFrame, extra: dict) -> dict:
     """JSON: the configurations (totals, ratios to the first) and every layer row."""
     def records(frame):
-        return [{k: (None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v))
-                 for k, v in row.items()} for row in frame.to_dict("records")]
+        return [{k: or_none(v) for k, v in row.items()} for row in frame.to_dict("records")]
     return {"conventions": CONVENTIONS, **extra, "configurations": records(configs),
             "layers": records(layers)}

@@ -8,7 +8,6 @@ comes from a spec file is escaped: a spec called ``<script>…</script>`` shows 
 from __future__ import annotations
 
 import html
-import math
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -63,10 +62,6 @@ def _table(frame: pd.DataFrame, left: set[str] = frozenset(), classes: dict | No
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _ratio(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g} ×"
-
-
 def _color(refs: list[str]) -> dict[str, str]:
     return {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(refs)}
 
@@ -92,11 +87,11 @@ def summary_frame(configs: pd.DataFrame, measured: bool) -> pd.DataFrame:
     if measured:
         out["latency (median)"] = configs["latency_ms"].map(units.ms)
         out["IQR"] = configs["latency_iqr_ms"].map(units.ms)
-    out["top-1 (paper)"] = configs["reported_top1"].map(lambda t: "—" if t is None or t != t else f"{t:.1f} %")
-    out["mult-adds vs first"] = configs["mult_adds_ratio"].map(_ratio)
-    out["params vs first"] = configs["params_ratio"].map(_ratio)
+    out["top-1 (paper)"] = configs["reported_top1"].map(lambda t: units.fmt(t, ".1f", " %"))
+    out["mult-adds vs first"] = configs["mult_adds_ratio"].map(units.ratio)
+    out["params vs first"] = configs["params_ratio"].map(units.ratio)
     if measured:
-        out["latency vs first"] = configs["latency_ms_ratio"].map(_ratio)
+        out["latency vs first"] = configs["latency_ms_ratio"].map(units.ratio)
     return out
 
 
@@ -119,7 +114,7 @@ def _grid_section(configs: pd.DataFrame, measured: bool, n: list[int]) -> str:
             table.index = [f"α = {a:g}" for a in table.index]
             table.columns = [f"{r} px" for r in table.columns]
             fmt = "{:,.3f}" if col == "latency_ms" else "{:,.1f}"
-            shown = table.apply(lambda s: s.map(lambda v: "—" if v != v else fmt.format(v)))
+            shown = table.apply(lambda s: s.map(lambda v: "—" if units.missing(v) else fmt.format(v)))
             parts.append(f"<p class='note'>{E(title)}: rows α, columns resolution (the paper's Tables 6–7)</p>"
                          + _table(shown.reset_index(names=""), left={""}))
             fig.add_trace(go.Heatmap(z=pivot.values, x=[f"{r}" for r in pivot.columns],
@@ -171,7 +166,7 @@ def _kind_section(configs: pd.DataFrame, layers: pd.DataFrame, measured: bool, n
             "conv + FC weights": kinds["paper_params_pct"].map(lambda v: f"{v:.2f} %"),
         })
         if measured:
-            shown["latency"] = kinds["latency_pct"].map(lambda v: "—" if v != v else f"{v:.1f} %")
+            shown["latency"] = kinds["latency_pct"].map(lambda v: units.fmt(v, ".1f", " %"))
         parts.append(f"<h3>{E(cfg['label'])}</h3>" + _table(shown, left={"layer type"}))
         for j, (col, what) in enumerate(metrics):
             fig.add_trace(go.Bar(x=[f"{g}" for g in kinds["group"]], y=kinds[col],

@@ -29,10 +29,6 @@ def _compact(text: str) -> str:
     return text.replace(" × ", "×")
 
 
-def _num(x, fmt: str) -> str:
-    return "—" if x is None or x != x else format(x, fmt)
-
-
 def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> Group:
     """Per-layer costs with a totals row; below it latency, memory, roofline, the per-kind shares and the environment."""
     extras = extras or {}
@@ -40,8 +36,8 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
     dtype = layers["dtype"].iloc[0]
     batch = int(layers["batch"].iloc[0])
     measured = extras.get("latency") is not None
-    table = Table(title=escape(f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {spec.resolution} × {spec.resolution}, "
-                               f"{dtype}, batch {batch}"),
+    _, h, w = spec.input_shape
+    table = Table(title=escape(f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {h} × {w} input, {dtype}, batch {batch}"),
                   show_footer=True, header_style="bold", footer_style="bold", box=box.SIMPLE_HEAD)
     right = {"justify": "right", "no_wrap": True}
     table.add_column("#", "", **right)
@@ -63,12 +59,12 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         table.add_column("of roof", "", **right)
     for r in layers.itertuples():
         cells = [str(r.index), r.name, _type_stride(r.kind, r.stride), _compact(r.filter),
-                 _compact(units.paper_shape(r.out_c, r.out_h, r.out_w)), units.count(r.params),
+                 _compact(paper_shape((r.out_c, r.out_h, r.out_w))), units.count(r.params),
                  units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
                  units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
         if measured:
-            cells += [units.ms(r.latency_isolated_ms), _num(r.arithmetic_intensity, ".1f") if r.mult_adds else "—",
-                      _num(r.achieved_gflops, ".1f"), _num(r.roofline_fraction * 100, ".0f") + (" %" if r.roofline_fraction == r.roofline_fraction else "")]
+            cells += [units.ms(r.latency_isolated_ms), units.fmt(r.arithmetic_intensity, ".1f") if r.mult_adds else "—",
+                      units.fmt(r.achieved_gflops, ".1f"), units.fmt(r.roofline_fraction * 100, ".0f", " %")]
         table.add_row(*cells)
     parts = [table, _summary_lines(t, layers, extras)]
     if measured or extras.get("by_kind"):
@@ -134,10 +130,10 @@ def by_kind_table(rows: list[dict], measured: bool) -> Table:
         table.add_column("latency", **right)
         table.add_column("share", **right)
     for r in rows:
-        cells = [r["group"], str(r["layers"]), units.count(r["mult_adds"]), _num(r["mult_adds_pct"], ".2f") + " %",
-                 units.count(r["paper_params"]), _num(r["paper_params_pct"], ".2f") + " %"]
+        cells = [r["group"], str(r["layers"]), units.count(r["mult_adds"]), units.fmt(r["mult_adds_pct"], ".2f", " %"),
+                 units.count(r["paper_params"]), units.fmt(r["paper_params_pct"], ".2f", " %")]
         if measured:
-            cells += [units.ms(r["latency_ms"]), _num(r["latency_pct"], ".1f") + " %"]
+            cells += [units.ms(r["latency_ms"]), units.fmt(r["latency_pct"], ".1f", " %")]
         table.add_row(*cells)
     return table
 
@@ -151,7 +147,8 @@ def spec_table(spec: ModelSpec) -> Group:
     head.add_row("name", Text(spec.name))
     if spec.citation:
         head.add_row("citation", Text(spec.citation))
-    head.add_row("input", f"{paper_shape(spec.input_shape)} (H × W × C), {spec.classes} classes")
+    head.add_row("input", f"{paper_shape(spec.input_shape)} (H × W × C), "
+                          + (f"{spec.classes} classes" if spec.classes else "no classifier"))
     head.add_row("configuration", f"α = {spec.alpha:g}, resolution {spec.resolution}, variant {spec.variant}")
     head.add_row("default grid", f"α ∈ {{{', '.join(f'{a:g}' for a in spec.alphas)}}} × resolution ∈ "
                                  f"{{{', '.join(str(r) for r in spec.resolutions)}}}")
@@ -173,34 +170,20 @@ def spec_table(spec: ModelSpec) -> Group:
 
 def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | None = None) -> Group:
     """The paper's Table 8 layout: one row per configuration, with ratios to the first."""
+    from .html import summary_frame
+
+    rows = summary_frame(configs, measured).drop(columns=["α", "resolution", "conv+FC weights", "weights"])
     first = configs.iloc[0]["label"]
     table = Table(title="archprof compare", caption=escape(f"ratios are to the first configuration, {first}"),
                   header_style="bold", box=box.SIMPLE_HEAD)
-    right = {"justify": "right", "no_wrap": True}
-    table.add_column("configuration", no_wrap=True)
-    for col in ("mult-adds", "params", "peak memory"):
-        table.add_column(col, **right)
-    if measured:
-        table.add_column("latency", **right)
-        table.add_column("IQR", **right)
-    table.add_column("top-1 (paper)", **right)
-    table.add_column("× mult-adds", **right)
-    table.add_column("× params", **right)
-    if measured:
-        table.add_column("× latency", **right)
+    for col in rows.columns:
+        table.add_column(col, no_wrap=True, justify="left" if col == "model" else "right")
     previous = None
-    for r in configs.itertuples():
-        if previous is not None and r.ref != previous:
+    for ref, row in zip(configs["ref"], rows.itertuples(index=False)):
+        if previous is not None and ref != previous:
             table.add_section()
-        previous = r.ref
-        cells = [Text(r.label), units.millions(r.mult_adds), units.millions(r.params), units.nbytes(r.peak_activation_bytes)]
-        if measured:
-            cells += [units.ms(r.latency_ms), units.ms(r.latency_iqr_ms)]
-        cells.append("—" if r.reported_top1 is None or r.reported_top1 != r.reported_top1 else f"{r.reported_top1:.1f} %")
-        cells += [f"{r.mult_adds_ratio:.3g}", f"{r.params_ratio:.3g}"]
-        if measured:
-            cells.append(f"{r.latency_ms_ratio:.3g}")
-        table.add_row(*cells)
+        previous = ref
+        table.add_row(*(Text(str(v)) for v in row))
     parts = [table, Text(CONVENTIONS, style="dim")]
     if environment:
         parts.append(Text(f"latency: median of end-to-end passes in interleaved rounds; {environment['cpu']}, "
@@ -209,7 +192,8 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
     return Group(*parts)
 
 
-VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "does not hold": "yellow", "erratum": "magenta", "note": "cyan"}
+VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "does not hold": "yellow", "erratum": "magenta", "note": "cyan",
+                 "n/a": "dim"}
 
 
 def validation_table(checks) -> Group:
