@@ -25,6 +25,7 @@ from . import costs, guard, paper
 from .catalog import builtin_names, load, split_ref
 from .crosscheck import crosscheck
 from .errors import ConfigError
+from .profiling import by_kind
 from .transforms import configure
 
 PASS, FAIL, DOES_NOT_HOLD, ERRATUM, NOTE, NA = "pass", "FAIL", "does not hold", "erratum", "note", "n/a"
@@ -315,13 +316,11 @@ def _claim(c: paper.Claim) -> Check:
 
 
 def _table_2() -> list[Check]:
-    layers = _layers("mobilenet_v1", 1.0, 224)
-    by = layers.groupby("group")[["mult_adds", "paper_params"]].sum()
-    share = by / by.sum() * 100
+    share = by_kind(_layers("mobilenet_v1", 1.0, 224)).set_index("group")
     out = []
     for group, printed_pair in paper.TABLE_2.items():
         for column, printed in zip(("mult_adds", "paper_params"), printed_pair):
-            got = share.loc[group, column]
+            got = share.loc[group, f"{column}_pct"]
             what = "mult-adds" if column == "mult_adds" else "params"
             erratum = paper.TABLE_2_ERRATA.get((group, column))
             ok = paper.within_printed(got, printed)
