@@ -1,4 +1,4 @@
-"""The command line: ``archprof list | show | profile``.
+"""The command line: ``archprof list | show | profile | compare | validate``.
 
 This is the edge where files are read and written and text is printed. Every
 ``ArchprofError`` becomes one line on stderr and exit code 2; Ctrl-C exits 130.

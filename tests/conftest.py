@@ -37,4 +37,6 @@ from hypothesis import settings as _hsettings  # noqa: E402
 
 _hsettings.register_profile("ci", max_examples=2000, deadline=None, derandomize=False)
 _hsettings.register_profile("dev", max_examples=300, deadline=None)
-_hsettings.load_profile("ci" if __import__("os").environ.get("CI") else "dev")
+_hsettings.register_profile("long", max_examples=20000, deadline=None)  # HYPOTHESIS_PROFILE=long, by hand
+_os = __import__("os")
+_hsettings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _os.environ.get("CI") else "dev"))

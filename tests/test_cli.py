@@ -118,3 +118,9 @@ def test_console_script_and_module_entry_points():
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
     helped = subprocess.run([sys.executable, "-m", "archprof", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "exit codes" in helped.stdout and "profile" in helped.stdout
+
+
+def test_dtype_choices_are_the_counted_dtypes():
+    from archprof import cli, costs
+
+    assert set(cli.DTYPES) == set(costs.DTYPE_BYTES)
