@@ -266,6 +266,10 @@ def _crosschecks(ref: str, advance) -> list[Check]:
             configs += 1
             layers_checked += len(analytic)
             for column in mismatches:
+                if list(analytic["name"]) != list(traced["name"]):
+                    mismatches[column].append(f"{spec.label}: the built model's children "
+                                              f"{list(traced['name'])[:5]}… are not the rows {list(analytic['name'])[:5]}…")
+                    continue
                 for (n, x), y in zip(analytic[["name", column]].itertuples(index=False), traced[column]):
                     if x != y:
                         mismatches[column].append(f"{spec.label} {n}: analytic {x:,} vs torch {y:,}")

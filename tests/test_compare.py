@@ -23,7 +23,7 @@ def test_default_grids_summary_and_report(run, in_tmp):
     code, out, err = run("compare", "mobilenet_v1", "vgg16", "--no-latency")
     assert code == 0, err
     report = in_tmp / "reports" / "mobilenet_v1_vs_vgg16.html"
-    assert report.is_file() and f"wrote reports/mobilenet_v1_vs_vgg16.html" in out
+    assert report.is_file() and "wrote reports/mobilenet_v1_vs_vgg16.html" in out
     # 16 MobileNet configurations (α × resolution defaults) + VGG16 at 224
     for label in ("1.0 MobileNetV1-224", "0.25 MobileNetV1-128", "1.0 VGG16-224"):
         assert label in out

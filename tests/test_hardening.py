@@ -1,6 +1,5 @@
 """Clean failure: malformed specs, resource guards, Ctrl-C, exit codes, spec files as data only."""
 
-import os
 import signal
 import subprocess
 import sys
