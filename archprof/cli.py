@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "latency (end to end and per layer inside the full pass, median/IQR/p90/min), measured "
                     "memory, the roofline and the share of each layer type. A progress bar shows on stderr "
                     "when it is a terminal; --format json keeps stdout clean.",
-        epilog=EXIT_CODES, formatter_class=_Formatter)
+        epilog=EXIT_CODES)
     _config_args(profile)
     profile.add_argument("--format", choices=("table", "json", "csv"), default="table",
                          help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)")
@@ -125,8 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "interactive HTML report (reports/<specs>.html unless --html is given).",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
                "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
-               "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
-        formatter_class=_Formatter)
+               "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv")
     compare.add_argument("specs", nargs="+", metavar="SPEC",
                          help="built-in specs or spec files, optionally with ':standard'")
     compare.add_argument("--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's grid)")
@@ -147,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "params and mult-adds scale roughly with α²; analytic counts equal fvcore and "
                     "sum(p.numel()) of the built model, layer by layer, over each spec's default grid). "
                     "Prints check, expected, got and verdict; exits 1 if any check FAILS.",
-        epilog=EXIT_CODES, formatter_class=_Formatter)
+        epilog=EXIT_CODES)
     validate.add_argument("specs", nargs="*", metavar="SPEC",
                           help="specs to check (default: every built-in and its :standard variant)")
     validate.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
@@ -242,11 +241,7 @@ def cmd_profile(args) -> int:
     for warning in info["warnings"]:
         print(f"archprof: warning: {warning}", file=sys.stderr)
     if args.format == "table":
-        table = terminal.profile_table(spec, layers, info)
-        if args.output:
-            _emit(terminal.to_text(table), args.output)
-        else:
-            _console().print(table)
+        _show(terminal.profile_table(spec, layers, info), args.output)
         return 0
     text = export.to_json(export.profile_dict(spec, layers, info)) if args.format == "json" else export.to_csv(layers)
     _emit(text, args.output)
@@ -343,6 +338,16 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _show(renderable, output: str | None) -> None:
+    """A rich renderable on the terminal, or as plain text into ``output``."""
+    if output:
+        from .report.terminal import to_text
+
+        _emit(to_text(renderable), output)
+    else:
+        _console().print(renderable)
+
+
 class _Progress:
     """A rich progress bar on stderr; silent when stderr is not a terminal (scripts, CI, pipes)."""
 
@@ -379,10 +384,8 @@ def cmd_validate(args) -> int:
         checks = validate.run(refs, cross=not args.no_crosscheck, advance=progress.advance)
     if args.format == "json":
         _emit(export.to_json(export.validation_dict(checks)), args.output)
-    elif args.output:
-        _emit(terminal.to_text(terminal.validation_table(checks)), args.output)
     else:
-        _console().print(terminal.validation_table(checks))
+        _show(terminal.validation_table(checks), args.output)
     return 1 if validate.failed(checks) else 0
 
 

@@ -91,7 +91,7 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
                "latency_ms": None, "latency_iqr_ms": None, "latency_p90_ms": None, "latency_min_ms": None,
                "latency_samples": None, "per_layer_sum_ms": None, "reported_top1": spec.reported()}
         if measured:
-            s = latency_summary(layers[layers["config"] == i], measured[i])
+            s = latency_summary(mine, measured[i])
             e = s["end_to_end"]
             row.update(latency_ms=e["median_ms"], latency_iqr_ms=e["iqr_ms"], latency_p90_ms=e["p90_ms"],
                        latency_min_ms=e["min_ms"], latency_samples=e["n"], per_layer_sum_ms=s["per_layer_sum_ms"])

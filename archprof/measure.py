@@ -187,10 +187,11 @@ class _LayerClock:
             h.remove()
 
 
-def _timer(stmt: str, glob: dict, opts: MeasureOptions, min_run_time: float):
+def _timer(stmt: str, glob: dict, num_threads: int, min_run_time: float) -> list[float]:
+    """Blocked autorange of ``stmt``: the per-run times, in ms."""
     from torch.utils.benchmark import Timer
 
-    m = Timer(stmt, globals=glob, num_threads=opts.threads).blocked_autorange(min_run_time=min_run_time)
+    m = Timer(stmt, globals=glob, num_threads=num_threads).blocked_autorange(min_run_time=min_run_time)
     return [t * 1e3 for t in m.times]
 
 
@@ -198,7 +199,7 @@ def _per_layer(model, x, opts: MeasureOptions, run_time: float):
     """Full forward passes with a clock on every child: (end-to-end times, per-child times), in ms."""
     clock = _LayerClock(model, opts.device)
     try:
-        hooked = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock}, opts, run_time)
+        hooked = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock}, opts.threads, run_time)
     finally:
         clock.remove()
     return hooked, clock.times
@@ -212,7 +213,7 @@ def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
     times: list[float] = []
     start = time.perf_counter()
     while True:
-        times += _timer(stmt, glob, opts, round_time)
+        times += _timer(stmt, glob, opts.threads, round_time)
         spent = time.perf_counter() - start
         if spent >= opts.max_run_time:
             break
@@ -247,7 +248,7 @@ def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None
         if opts.isolated:
             y = x
             for name, child in model.named_children():
-                isolated[name] = _timer("child(y)", {"child": child, "y": y}, opts, opts.isolated_run_time)
+                isolated[name] = _timer("child(y)", {"child": child, "y": y}, opts.threads, opts.isolated_run_time)
                 y = child(y)
                 tick(f"isolated {name}")
         peak, outputs = memory_profile(model, x, opts.device) if opts.memory else (None, {})
@@ -352,13 +353,11 @@ class Roof:
 def roofline(threads_: int, device: str = "cpu", dtype: str = "float32") -> Roof:
     """Measure the machine's compute peak and memory bandwidth once per run (cached)."""
     import torch
-    from torch.utils.benchmark import Timer
 
     dt = getattr(torch, dtype)
 
-    def best(stmt, glob):
-        m = Timer(stmt, globals=glob, num_threads=threads_).blocked_autorange(min_run_time=0.15)
-        return min(m.times)
+    def best(stmt, glob):  # seconds of the fastest run
+        return min(_timer(stmt, glob, threads_, 0.15)) / 1e3
 
     with threads(threads_), torch.inference_mode():
         n = 1024
@@ -423,7 +422,7 @@ def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions
                     model(x)
                 _sync(opts.device)
                 before = _minor_faults()
-                times[i] += _timer("model(x)", {"model": model, "x": x}, opts, grid.round_time)
+                times[i] += _timer("model(x)", {"model": model, "x": x}, opts.threads, grid.round_time)
                 faults[i] += _minor_faults() - before
                 tick(specs[i].label)
             if round_ + 1 >= grid.min_rounds:

@@ -15,10 +15,6 @@ from ..costs import CONVENTIONS, totals
 from ..units import missing, or_none
 from ..spec import ModelSpec
 
-LAYER_FIELDS = ["name", "kind", "output_shape", "params", "paper_params", "mult_adds",
-                "weight_bytes", "activation_bytes", "latency_ms"]
-
-
 def _int(x):
     return None if missing(x) else int(x)
 
