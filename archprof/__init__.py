@@ -1,3 +1,17 @@
-"""archprof: what a convolutional network costs, layer by layer, across width and resolution."""
+"""archprof: what a convolutional network costs, layer by layer, across width and resolution.
 
-__version__ = "0.1.0"
+``archprof.profile(spec, alpha=…, resolution=…)`` returns a ``Profile``;
+``archprof.compare(specs, …)`` the grid of configurations as a DataFrame. They are
+imported on first use, so that ``import archprof`` (and the command line) start fast.
+"""
+
+__version__ = "0.2.0"
+__all__ = ["profile", "compare", "Profile", "Comparison", "run_compare", "configuration"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'archprof' has no attribute {name!r}")

@@ -49,6 +49,8 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     size.add_argument("--resolution", type=int, metavar="R", help="input resolution in pixels (default: the spec's)")
     size.add_argument("--rho", type=float, metavar="P",
                       help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)")
+    p.add_argument("--classes", type=int, metavar="N",
+                   help="replace the classifier's width (the last conv/FC) with N classes (default: the spec's)")
 
 
 def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
@@ -157,15 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure(args):
-    from .catalog import load, split_ref
-    from .transforms import configure, rho_to_resolution
+    from .api import configuration
 
-    name, variant = split_ref(args.spec)
-    spec = load(name)
-    resolution = args.resolution
-    if args.rho is not None:
-        resolution = rho_to_resolution(spec, args.rho)
-    return configure(spec, variant, args.alpha, resolution)
+    return configuration(args.spec, args.alpha, args.resolution, args.rho, args.classes)
 
 
 def _console(stderr: bool = False):
@@ -202,49 +198,27 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _measure_options(args):
+def _measure_kwargs(args) -> dict:
+    """The measuring options of ``profile`` and ``compare`` as keyword arguments of the API."""
     from .guard import parse_size
-    from .measure import MeasureOptions
 
-    common = dict(threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype,
-                  channels_last=args.channels_last,
-                  max_memory=parse_size(args.max_memory) if args.max_memory else None)
-    if not hasattr(args, "min_run_time"):  # compare: its timing is set by the grid rounds
-        return MeasureOptions(**common, isolated=False, memory=False).check()
-    return MeasureOptions(**common, min_run_time=args.min_run_time, max_run_time=max(2.0, args.min_run_time),
-                          isolated=not args.no_isolated).check()
+    return dict(latency=not args.no_latency, dtype=args.dtype, batch=args.batch, threads=args.threads,
+                device=args.device, channels_last=args.channels_last,
+                max_memory=parse_size(args.max_memory) if args.max_memory else None, progress=_Progress)
 
 
 def cmd_profile(args) -> int:
-    from .costs import count
-    from .profiling import attach, extras
-    from .report import export, terminal
+    from .api import profile
+    from .report import export
 
-    spec = _configure(args)
-    opts = _measure_options(args)  # bad options are refused before any work
-    layers = count(spec, dtype=args.dtype, batch=args.batch)
-    measured = roof = None
-    if not args.no_latency:
-        from .costs import totals
-        from .guard import check
-        from .measure import measure, roofline
-
-        t = totals(layers)
-        check(f"{spec.label} at batch {args.batch}", t["weight_bytes"], t["peak_activation_bytes"], opts.max_memory)
-        steps = 5 + (len(layers) if opts.isolated else 0)
-        with _Progress(steps, f"measuring {spec.label}") as progress:
-            measured = measure(spec, opts, progress.advance)
-            roof = roofline(opts.threads, opts.device, opts.dtype)
-            progress.advance("roofline")
-    layers = attach(layers, measured, roof)
-    info = extras(layers, measured, roof)
-    for warning in info["warnings"]:
+    result = profile(args.spec, args.alpha, args.resolution, rho=args.rho, classes=args.classes,
+                     min_run_time=args.min_run_time, isolated=not args.no_isolated, **_measure_kwargs(args))
+    for warning in result.warnings:
         print(f"archprof: warning: {warning}", file=sys.stderr)
     if args.format == "table":
-        _show(terminal.profile_table(spec, layers, info), args.output)
+        _show(result.table(), args.output)
         return 0
-    text = export.to_json(export.profile_dict(spec, layers, info)) if args.format == "json" else export.to_csv(layers)
-    _emit(text, args.output)
+    _emit(result.to_json() if args.format == "json" else result.to_csv(), args.output)
     return 0
 
 
@@ -262,10 +236,10 @@ def _report_name(refs: list[str]) -> str:
 
 
 def cmd_compare(args) -> int:
-    import dataclasses
     import time
 
-    from . import grid, validate
+    from . import validate
+    from .api import run_compare
     from .grid import parse_list
     from .outputs import check_writable, write_atomic
     from .report import export, html, terminal
@@ -273,59 +247,30 @@ def cmd_compare(args) -> int:
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
     rhos = parse_list(args.rho, float, "--rho") if args.rho else None
-    specs = grid.configurations(args.specs, alphas, resolutions, rhos)
-    opts = _measure_options(args)
-    if args.max_rounds < 3:
-        from .errors import ConfigError
-
-        raise ConfigError(f"--max-rounds must be at least 3, got {args.max_rounds}")
     html_path = args.html or f"reports/{_report_name(args.specs)}.html"
-    for path in (html_path, args.csv, args.json):
+    for path in (html_path, args.csv, args.json):  # refused before anything is measured
         if path:
             check_writable(path)
-    counted = grid.counts(specs, args.dtype, args.batch)
-    measured = roof = None
-    if not args.no_latency:
-        from .costs import totals
-        from .guard import check
-        from .measure import GridOptions, grid_steps, measure_grid, roofline
-
-        # every configuration's model is built up front (so rounds can interleave them): all weights, largest peak
-        sizes = [totals(c) for c in counted]
-        check(f"measuring {len(specs)} configurations at batch {args.batch}", sum(t["weight_bytes"] for t in sizes),
-              max(t["peak_activation_bytes"] for t in sizes), opts.max_memory)
-        rounds = GridOptions(max_rounds=args.max_rounds)
-        with _Progress(grid_steps(len(specs), rounds) + 1, "measuring") as progress:
-            measured = measure_grid(specs, opts, rounds, progress.advance)
-            roof = roofline(opts.threads, opts.device, opts.dtype)
-            progress.advance("roofline")
-    layers = grid.layer_frame(specs, counted, measured, roof)
-    configs = grid.config_frame(specs, layers, measured)
+    result = run_compare(args.specs, alphas, resolutions, rhos, max_rounds=args.max_rounds, **_measure_kwargs(args))
+    configs, layers = result.configs, result.layers
     # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)
-    checks = validate.run(list(dict.fromkeys(s.ref for s in specs)), cross=False)
-    environment = measured[0].environment if measured else None
-    roof_dict = None if roof is None else dataclasses.asdict(roof)
+    checks = validate.run(list(dict.fromkeys(s.ref for s in result.specs)), cross=False)
     title = "archprof: " + " vs ".join(args.specs)
-    page = html.render(configs, layers, title=title, environment=environment, roof=roof_dict, checks=checks,
-                       generated=time.strftime("%Y-%m-%d %H:%M %Z"))
+    page = html.render(configs, layers, title=title, environment=result.environment, roof=result.roofline,
+                       checks=checks, generated=time.strftime("%Y-%m-%d %H:%M %Z"))
     written = [write_atomic(html_path, page)]
     if args.csv:
         written.append(write_atomic(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
     if args.json:
-        extra = {"environment": environment, "roofline": roof_dict,
+        extra = {"environment": result.environment, "roofline": result.roofline,
                  "validation": export.validation_dict(checks)}
         written.append(write_atomic(args.json, export.to_json(export.comparison_dict(configs, layers, extra))))
     console = _console()
-    console.print(terminal.comparison_table(configs, measured is not None, environment))
+    console.print(terminal.comparison_table(configs, result.environment is not None, result.environment))
     for path in written:
         console.print(f"wrote {path}", soft_wrap=True, markup=False)
-    if measured:
-        from .profiling import latency_summary, warnings_for
-
-        for i, m in enumerate(measured):
-            for w in warnings_for(latency_summary(layers[layers["config"] == i], m), m.environment,
-                                  "raise --max-rounds"):
-                print(f"archprof: warning: {specs[i].label}: {w}", file=sys.stderr)
+    for w in result.warnings:
+        print(f"archprof: warning: {w}", file=sys.stderr)
     return 0
 
 

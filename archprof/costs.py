@@ -1,74 +1,153 @@
-"""Analytic counts: the cost of every layer of a configuration, from the spec alone (no torch).
+"""Analytic counts: the cost of every row of a configuration, from the spec alone (no torch).
 
-The result is archprof's one result shape: a pandas DataFrame with one row per layer
-per configuration (``LAYER_COLUMNS``); ``totals`` derives a configuration's totals from
-it. Conventions (also printed with every output, see ``CONVENTIONS``):
+The result is archprof's one result shape: a pandas DataFrame with one row per leaf row
+(a layer, or the merge of a block's branches) per configuration (``LAYER_COLUMNS``),
+keyed by ``path``; ``totals`` derives a configuration's totals from it and
+``block_rows`` the subtotal of every block, for the nested views. Conventions (also
+printed with every output, see ``CONVENTIONS``):
 
 - ``mult_adds``: multiply-accumulates of conv and FC layers only (the paper's convention).
 - ``params``: every learnable parameter torch holds (weights, biases, BN γ/β);
-  ``paper_params``: conv and FC weights only (the paper's Tables 2–9).
+  ``paper_params``: conv and FC weights only (the paper's Tables 2–9);
+  ``non_trainable_params``: BN running mean and variance (Keras's non-trainable params).
 - ``weight_bytes``: params and buffers (BN running statistics in the dtype, plus BN's
-  int64 ``num_batches_tracked``); ``activation_bytes``: the layer's output tensor;
-  ``peak_activation_bytes``: the largest input + output pair while running the rows in
-  order (each row's input is freed once it has run).
+  int64 ``num_batches_tracked``); ``activation_bytes``: the row's output tensor;
+  ``live_bytes``: every tensor alive while the row runs (see ``memory.py``);
+  ``peak_activation_bytes``: the largest of those.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from .memory import live_bytes
 from .registry import REGISTRY
-from .shapes import resolve
-from .spec import ModelSpec
+from .shapes import resolve_tree
+from .spec import Block, ModelSpec
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 INT64_BYTES = 8
 
 CONFIG_COLUMNS = ["model", "variant", "alpha", "resolution", "dtype", "batch"]
 LAYER_COLUMNS = CONFIG_COLUMNS + [
-    "index", "name", "kind", "group", "role", "filter", "stride", "line",
+    "index", "path", "name", "parent", "depth", "kind", "group", "role", "filter", "stride", "line",
+    "kernel", "groups", "padding",
     "in_c", "in_h", "in_w", "out_c", "out_h", "out_w",
-    "params", "paper_params", "mult_adds", "weight_bytes", "input_bytes", "activation_bytes",
-    "latency_ms",
+    "params", "paper_params", "non_trainable_params", "mult_adds", "weight_bytes", "input_bytes",
+    "activation_bytes", "live_bytes", "latency_ms",
 ]
-SUMMED = ["params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes"]
+SUMMED = ["params", "paper_params", "non_trainable_params", "mult_adds", "weight_bytes", "activation_bytes"]
 
 CONVENTIONS = (
-    "mult-adds: multiply-accumulates of conv and FC layers (bias, BN, ReLU, pooling, softmax not counted); "
+    "mult-adds: multiply-accumulates of conv and FC layers (bias, BN, ReLU, pooling, softmax, adds not counted); "
     "params: all learnable parameters of the torch model; paper params: conv and FC weights only; "
     "weights: params + BN buffers in bytes; activations: each layer's output in bytes; "
-    "peak: largest input + output of one layer, in bytes."
+    "peak: the most bytes of tensors alive at once (a layer's input and output, skips and branches awaiting "
+    "their merge)."
 )
 
 
-def count(spec: ModelSpec, dtype: str = "float32", batch: int = 1) -> pd.DataFrame:
-    """One row per layer of ``spec`` with its exact counts; ``latency_ms`` is left empty (NaN)."""
+def _row_dict(spec: ModelSpec, r, dtype: str, batch: int) -> dict:
     size = DTYPE_BYTES[dtype]
-    rows = []
-    for r in resolve(spec):
-        kind = REGISTRY[r.layer.kind]
-        cost = kind.cost(r.layer, r.in_shape, r.out_shape)
-        c, h, w = r.in_shape
-        oc, oh, ow = r.out_shape
-        rows.append({
-            "model": spec.key, "variant": spec.variant, "alpha": spec.alpha, "resolution": spec.resolution,
-            "dtype": dtype, "batch": batch,
-            "index": r.index, "name": r.name, "kind": kind.key, "group": kind.group(r.layer), "role": r.layer.role, "filter": kind.describe(r.layer, r.in_shape),
-            "stride": r.layer.stride, "line": r.layer.line,
-            "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
-            "params": cost.params, "paper_params": cost.paper_params, "mult_adds": cost.mult_adds,
-            "weight_bytes": (cost.params + cost.float_buffers) * size + cost.int64_buffers * INT64_BYTES,
-            "input_bytes": c * h * w * size * batch,
-            "activation_bytes": oc * oh * ow * size * batch,
-            "latency_ms": float("nan"),
-        })
+    kind = REGISTRY[r.layer.kind]
+    shapes_in = r.in_shapes or (r.in_shape,)
+    cost = kind.cost(r.layer, r.in_shapes if kind.merge else r.in_shape, r.out_shape)
+    c, h, w = r.in_shape
+    oc, oh, ow = r.out_shape
+    layer = r.layer
+    return {
+        "model": spec.key, "variant": spec.variant, "alpha": spec.alpha, "resolution": spec.resolution,
+        "dtype": dtype, "batch": batch,
+        "index": r.index, "path": r.path, "name": r.name, "parent": r.parent, "depth": r.depth,
+        "kind": kind.key, "group": kind.group(layer), "role": layer.role,
+        "filter": kind.describe(layer, r.in_shapes if kind.merge else r.in_shape),
+        "stride": layer.stride, "line": layer.line,
+        "kernel": list(layer.kernel) if layer.kernel else None,
+        "groups": kind.groups(layer, r.in_shape), "padding": list(kind.pads(layer, r.in_shape)),
+        "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
+        "params": cost.params, "paper_params": cost.paper_params, "non_trainable_params": cost.float_buffers,
+        "mult_adds": cost.mult_adds,
+        "weight_bytes": (cost.params + cost.float_buffers) * size + cost.int64_buffers * INT64_BYTES,
+        "input_bytes": sum(x[0] * x[1] * x[2] for x in shapes_in) * size * batch,
+        "activation_bytes": oc * oh * ow * size * batch,
+        "latency_ms": float("nan"),
+    }
+
+
+def count(spec: ModelSpec, dtype: str = "float32", batch: int = 1) -> pd.DataFrame:
+    """One row per leaf row of ``spec`` with its exact counts; ``latency_ms`` is left empty (NaN)."""
+    tree = resolve_tree(spec)
+    rows = [_row_dict(spec, r, dtype, batch) for r in tree if not r.is_block]
+    live = live_bytes(tree, spec.input_shape, DTYPE_BYTES[dtype] * batch)
+    for row in rows:
+        row["live_bytes"] = live[row["path"]]
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
 
 
 def totals(layers: pd.DataFrame) -> dict:
-    """A configuration's totals: the layer columns summed, and the peak activation bytes."""
+    """A configuration's totals: the leaf columns summed, the peak activation bytes, Keras's three param lines."""
     out = {col: int(layers[col].sum()) for col in SUMMED}
-    out["peak_activation_bytes"] = int((layers["input_bytes"] + layers["activation_bytes"]).max())
+    out["peak_activation_bytes"] = int(layers["live_bytes"].max())
     lat = layers["latency_ms"]
     out["latency_ms"] = None if lat.isna().all() else float(lat.sum())
+    # Keras's model.summary(): BN's moving mean and variance are its non-trainable params.
+    out["total_params"] = out["params"] + out["non_trainable_params"]
+    out["trainable_params"] = out["params"]
     return out
+
+
+BLOCK_SUMMED = SUMMED + ["latency_ms"]
+
+
+def block_rows(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
+    """One row per block (and branch) of ``spec``: its subtotal over the leaf rows beneath it.
+
+    Same columns as the leaf rows, plus ``is_block``; the configuration columns are those
+    of ``layers``. Shapes are the block's input and output.
+    """
+    tree = resolve_tree(spec)
+    first = layers.iloc[0] if len(layers) else None
+    rows = []
+    for r in tree:
+        if not r.is_block:
+            continue
+        under = layers[layers["path"].str.startswith(r.path + "/")]
+        c, h, w = r.in_shape
+        oc, oh, ow = r.out_shape
+        block: Block = r.layer
+        row = {col: first[col] for col in CONFIG_COLUMNS} if first is not None else {}
+        row.update({
+            "index": r.index, "path": r.path, "name": r.name, "parent": r.parent, "depth": r.depth,
+            "kind": block.kind, "group": "", "role": "", "filter": block.describe or _branch_label(block),
+            "stride": None, "line": block.line, "kernel": None, "groups": None, "padding": None,
+            "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
+            **{col: int(under[col].sum()) for col in SUMMED},
+            "input_bytes": None, "live_bytes": int(under["live_bytes"].max()) if len(under) else 0,
+            "latency_ms": float(under["latency_ms"].sum()) if len(under) and under["latency_ms"].notna().any()
+            else float("nan"),
+        })
+        rows.append(row)
+    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
+def _branch_label(block: Block) -> str:
+    if block.merge == "seq":
+        return "" if block.children else "identity"
+    return f"{block.merge} of {len(block.branches)} branches"
+
+
+def nested(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
+    """Leaf rows and block rows in execution order (each block before its rows), with ``is_block``.
+
+    Sums over the rows with ``is_block`` False equal the totals; a block's row is the
+    subtotal of the rows under it.
+    """
+    blocks = block_rows(spec, layers)
+    extra = [c for c in layers.columns if c not in blocks.columns]
+    for c in extra:
+        blocks[c] = float("nan")
+    order = {r.path: i for i, r in enumerate(resolve_tree(spec))}
+    both = pd.concat([layers.assign(is_block=False), blocks[layers.columns].assign(is_block=True)],
+                     ignore_index=True) if len(blocks) else layers.assign(is_block=False)
+    both = both.iloc[both["path"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    return both

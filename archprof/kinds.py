@@ -3,8 +3,10 @@
 Every cost formula is a pure function of the layer and its input and output shapes, with
 the paper's conventions: mult-adds count the multiply-accumulates of conv and FC layers
 only (K·K·(Cin/groups)·Cout·Hout·Wout and in·out); bias, batch norm, ReLU, pooling and
-softmax add no mult-adds. Padding is "same" for odd kernels (``K // 2``), as in the
-paper's networks; pools have none.
+softmax add no mult-adds. A conv pads ``K // 2`` on every side unless its row says
+otherwise (``padding same`` for TF/Keras, ``valid``, or pixels); pools pad nothing unless
+told. The merges of branches (``add``, ``concat``) are kinds too, with no Type column
+name: block expansions create them.
 """
 
 from __future__ import annotations
@@ -19,33 +21,97 @@ from .spec import Layer, Options, Shape
 # -- shared pieces -------------------------------------------------------------------
 
 
-def _conv_out(size: int, k: int, stride: int) -> int:
-    return (size + 2 * (k // 2) - k) // stride + 1
+def _same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
+    """TF/Keras 'same': out = ceil(size / stride), the extra pixel of an odd total at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
 
 
-def _pool_out(size: int, k: int, stride: int) -> int:
-    return (size - k) // stride + 1
+def pads_for(layer: Layer, s: Shape, default: str) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding of a conv or pool on input ``s``; ``default`` is "half" (K // 2) or "valid"."""
+    if layer.kernel is None:
+        return (0, 0, 0, 0)
+    kh, kw = layer.kernel
+    mode = default if layer.padding is None else layer.padding
+    if isinstance(mode, int):
+        return (mode,) * 4
+    if mode == "half":
+        return (kh // 2, kh // 2, kw // 2, kw // 2)
+    if mode == "same":
+        return _same_pads(s[1], kh, layer.stride) + _same_pads(s[2], kw, layer.stride)
+    return (0, 0, 0, 0)
+
+
+def _conv_pads(layer: Layer, s: Shape):
+    return pads_for(layer, s, "half")
+
+
+def _pool_pads(layer: Layer, s: Shape):
+    return pads_for(layer, s, "valid")
+
+
+def _window_out(size: int, k: int, stride: int, before: int, after: int, ceil: bool = False) -> int:
+    """Output size of a window sliding over ``size`` padded pixels, as torch computes it (ceil mode too)."""
+    span = size + before + after - k
+    if span < 0:
+        return 0
+    out = (span + (stride - 1 if ceil else 0)) // stride + 1
+    if ceil and (out - 1) * stride >= size + before:
+        out -= 1  # torch: the last window must start inside the input or its leading padding
+    return out
+
+
+def _spatial(layer: Layer, s: Shape, pads, ceil: bool = False) -> tuple[int, int]:
+    kh, kw = layer.kernel
+    t, b, l, r = pads
+    return (_window_out(s[1], kh, layer.stride, t, b, ceil), _window_out(s[2], kw, layer.stride, l, r, ceil))
 
 
 def _weighted_cost(weights: int, out_channels: int, opts: Options, mult_adds: int) -> Cost:
     """A conv or FC: its weights, then the bias and batch norm its options add."""
     bn = out_channels if opts.batch_norm else 0
-    return Cost(params=weights + (out_channels if opts.bias else 0) + 2 * bn,
+    return Cost(params=weights + (out_channels if opts.bias else 0) + (2 if opts.bn_scale else 1) * bn,
                 paper_params=weights, mult_adds=mult_adds,
                 float_buffers=2 * bn, int64_buffers=1 if opts.batch_norm else 0)
 
 
+def _batch_norm(channels: int, flat: bool, scale: bool):
+    from torch import nn
+
+    bn = nn.BatchNorm1d(channels) if flat else nn.BatchNorm2d(channels)
+    if not scale:
+        # Keras BatchNormalization(scale=False): β only. torch's batch_norm takes weight=None.
+        bn.register_parameter("weight", None)
+    return bn
+
+
+def activation_module(name: str | None):
+    from torch import nn
+
+    return {"relu": nn.ReLU(inplace=True), "relu6": nn.ReLU6(inplace=True)}.get(name)
+
+
 def _after(modules: list, opts: Options, channels: int, flat: bool = False):
-    """Batch norm and activation after a conv or FC, as the spec header says."""
+    """Batch norm and activation after a conv or FC, as the spec header or the row says."""
     from torch import nn
 
     if opts.batch_norm:
-        modules.append(nn.BatchNorm1d(channels) if flat else nn.BatchNorm2d(channels))
-    if opts.activation == "relu":
-        modules.append(nn.ReLU(inplace=True))
-    elif opts.activation == "relu6":
-        modules.append(nn.ReLU6(inplace=True))
+        modules.append(_batch_norm(channels, flat, opts.bn_scale))
+    act = activation_module(opts.activation)
+    if act is not None:
+        modules.append(act)
     return nn.Sequential(*modules)
+
+
+def _padded(pads, value: float = 0.0):
+    """The modules that pad asymmetrically before a conv or pool (none when torch's own symmetric padding does)."""
+    from torch import nn
+
+    t, b, l, r = pads
+    if t == b and l == r:
+        return [], (t, l)
+    return [nn.ConstantPad2d((l, r, t, b), value)], (0, 0)
 
 
 def _check_channels(layer: Layer, got: int, what: str) -> None:
@@ -57,37 +123,52 @@ def _check_channels(layer: Layer, got: int, what: str) -> None:
 
 
 def _conv_parse(cell: str) -> dict:
-    kh, kw, cin, cout = grammar.dims(cell, 4, "a conv filter", "K × K × Cin × Cout")
+    kh, kw, cin, cout = grammar.dims(cell, 4, "a conv filter", "K × K × Cin × Cout", wildcard=2)
     return {"kernel": (kh, kw), "declared_in": cin, "out_channels": cout}
+
+
+def _conv_width(layer: Layer, s: Shape) -> int:
+    if layer.out_channels is not None:
+        return layer.out_channels
+    return int(round(s[0] * layer.width_ratio))  # torchvision's hidden_dim = int(round(inp * expand_ratio))
 
 
 def _conv_infer(layer: Layer, s: Shape) -> Shape:
     _check_channels(layer, s[0], "channels")
-    kh, kw = layer.kernel
-    return (layer.out_channels, _conv_out(s[1], kh, layer.stride), _conv_out(s[2], kw, layer.stride))
+    out = _conv_width(layer, s)
+    g = layer.groups
+    if s[0] % g or out % g:
+        raise RuleError(f"a conv with groups = {g} needs input and output channels divisible by {g}, "
+                        f"got {s[0]} and {out}")
+    return (out, *_spatial(layer, s, _conv_pads(layer, s)))
 
 
 def _conv_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
-    """K·K·Cin·Cout weights; each of the Cout·Hout·Wout outputs takes K·K·Cin mult-adds."""
+    """K·K·(Cin/groups)·Cout weights; each of the Cout·Hout·Wout outputs takes K·K·Cin/groups mult-adds."""
     kh, kw = layer.kernel
-    weights = kh * kw * s[0] * o[0]
+    weights = kh * kw * (s[0] // layer.groups) * o[0]
     return _weighted_cost(weights, o[0], layer.options, weights * o[1] * o[2])
 
 
 def _conv_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
-    kh, kw = layer.kernel
-    conv = nn.Conv2d(s[0], o[0], (kh, kw), layer.stride, (kh // 2, kw // 2), bias=layer.options.bias)
-    return _after([conv], layer.options, o[0])
+    pad, padding = _padded(_conv_pads(layer, s))
+    conv = nn.Conv2d(s[0], o[0], layer.kernel, layer.stride, padding, groups=layer.groups, bias=layer.options.bias)
+    return _after(pad + [conv], layer.options, o[0])
+
+
+def _conv_describe(layer: Layer, s: Shape) -> str:
+    width = layer.out_channels if layer.out_channels is not None else _conv_width(layer, s)
+    return f"{layer.kernel[0]} × {layer.kernel[1]} × {s[0]} × {width}"
 
 
 register(LayerKind(
     key="conv", label="Conv", type_names=("conv",), filter_syntax="K × K × Cin × Cout",
-    parse=_conv_parse, infer=_conv_infer, cost=_conv_cost, build=_conv_build,
-    describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} × {l.out_channels}",
+    parse=_conv_parse, infer=_conv_infer, cost=_conv_cost, build=_conv_build, describe=_conv_describe,
     name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv", options_key="conv",
-    group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}"))
+    group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}", groups=lambda l, s: l.groups, pads=_conv_pads,
+    row_options=frozenset({"padding", "groups"})))
 
 # -- depthwise convolution (one filter per input channel, groups = C) ----------------
 
@@ -96,14 +177,13 @@ def _dw_parse(cell: str) -> dict:
     body = grammar.strip_word(cell, "dw", "suffix")
     if body is None:
         raise RuleError("a depthwise filter must be K × K × C dw (ending in 'dw')")
-    kh, kw, c = grammar.dims(body, 3, "a depthwise filter", "K × K × C")
+    kh, kw, c = grammar.dims(body, 3, "a depthwise filter", "K × K × C", wildcard=2)
     return {"kernel": (kh, kw), "declared_in": c}
 
 
 def _dw_infer(layer: Layer, s: Shape) -> Shape:
     _check_channels(layer, s[0], "channels")
-    kh, kw = layer.kernel
-    return (s[0], _conv_out(s[1], kh, layer.stride), _conv_out(s[2], kw, layer.stride))
+    return (s[0], *_spatial(layer, s, _conv_pads(layer, s)))
 
 
 def _dw_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
@@ -116,16 +196,17 @@ def _dw_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
 def _dw_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
-    kh, kw = layer.kernel
-    conv = nn.Conv2d(s[0], s[0], (kh, kw), layer.stride, (kh // 2, kw // 2), groups=s[0], bias=layer.options.bias)
-    return _after([conv], layer.options, o[0])
+    pad, padding = _padded(_conv_pads(layer, s))
+    conv = nn.Conv2d(s[0], s[0], layer.kernel, layer.stride, padding, groups=s[0], bias=layer.options.bias)
+    return _after(pad + [conv], layer.options, o[0])
 
 
 register(LayerKind(
     key="conv_dw", label="Conv dw", type_names=("conv dw",), filter_syntax="K × K × C dw",
     parse=_dw_parse, infer=_dw_infer, cost=_dw_cost, build=_dw_build,
     describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} dw",
-    name_prefix=lambda l: "dw", options_key="conv", group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}"))
+    name_prefix=lambda l: "dw", options_key="conv", group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}",
+    groups=lambda l, s: s[0], pads=_conv_pads, row_options=frozenset({"padding"})))
 
 # -- pooling (global when the window equals the input it was written for) -------------
 
@@ -141,30 +222,38 @@ def _pool_parse(cell: str) -> dict:
 def _pool_infer(layer: Layer, s: Shape) -> Shape:
     if layer.kernel is None:
         return (s[0], 1, 1)
-    kh, kw = layer.kernel
-    return (s[0], _pool_out(s[1], kh, layer.stride), _pool_out(s[2], kw, layer.stride))
+    pads = _pool_pads(layer, s)
+    if isinstance(layer.padding, int) and 2 * layer.padding > min(layer.kernel):
+        raise RuleError(f"a pool's padding must be at most half its window, got {layer.padding} for "
+                        f"{layer.kernel[0]} × {layer.kernel[1]}")
+    return (s[0], *_spatial(layer, s, pads, layer.ceil))
 
 
 def _pool_settle(layer: Layer, s: Shape) -> Layer:
     # A window as large as its input is the paper's global pool: it stays global when
     # the resolution changes (a 7 × 7 pool on MobileNet-128's 4 × 4 map would not fit).
-    if layer.kernel == (s[1], s[2]) and layer.stride == 1:
+    if layer.kernel == (s[1], s[2]) and layer.stride == 1 and _pool_pads(layer, s) == (0, 0, 0, 0):
         return replace(layer, kernel=None)
     return layer
 
 
-def _no_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
+def _no_cost(layer: Layer, s, o: Shape) -> Cost:
     """No weights and, by the paper's convention, no mult-adds."""
     return Cost()
 
 
-def _pool_builder(local, adaptive):
+def _pool_builder(local, adaptive, pad_value):
     def build(layer: Layer, s: Shape, o: Shape):
         from torch import nn
 
         if layer.kernel is None:
             return getattr(nn, adaptive)(1)
-        return getattr(nn, local)(layer.kernel, layer.stride)
+        # A max pool pads with -inf (padding never wins), as torch's own padding does;
+        # an avg pool's asymmetric 'same' padding counts the zeros (shapes and costs are
+        # exact; TF would average over the real pixels only).
+        pad, padding = _padded(_pool_pads(layer, s), pad_value)
+        pool = getattr(nn, local)(layer.kernel, layer.stride, padding, ceil_mode=layer.ceil)
+        return nn.Sequential(*pad, pool) if pad else pool
     return build
 
 
@@ -174,20 +263,21 @@ def _pool_describe(layer: Layer, s: Shape) -> str:
     return f"Pool {layer.kernel[0]} × {layer.kernel[1]}"
 
 
-for _key, _label, _names, _local, _adaptive, _prefix in (
-        ("max_pool", "Max Pool", ("max pool", "maxpool"), "MaxPool2d", "AdaptiveMaxPool2d", "maxpool"),
-        ("avg_pool", "Avg Pool", ("avg pool", "avgpool", "average pool"), "AvgPool2d", "AdaptiveAvgPool2d", "avgpool")):
+for _key, _label, _names, _local, _adaptive, _prefix, _pad in (
+        ("max_pool", "Max Pool", ("max pool", "maxpool"), "MaxPool2d", "AdaptiveMaxPool2d", "maxpool", float("-inf")),
+        ("avg_pool", "Avg Pool", ("avg pool", "avgpool", "average pool"), "AvgPool2d", "AdaptiveAvgPool2d", "avgpool",
+         0.0)):
     register(LayerKind(
         key=_key, label=_label, type_names=_names, filter_syntax="Pool K × K",
-        parse=_pool_parse, infer=_pool_infer, cost=_no_cost, build=_pool_builder(_local, _adaptive),
+        parse=_pool_parse, infer=_pool_infer, cost=_no_cost, build=_pool_builder(_local, _adaptive, _pad),
         describe=_pool_describe, name_prefix=lambda l, p=_prefix: p, settle=_pool_settle,
-        group=lambda l: "Pooling"))
+        group=lambda l: "Pooling", pads=_pool_pads, row_options=frozenset({"padding", "ceil mode"})))
 
 # -- fully connected (flattens its input, as VGG's first FC does) -------------------
 
 
 def _fc_parse(cell: str) -> dict:
-    fin, fout = grammar.dims(cell, 2, "an FC shape", "Cin × Cout")
+    fin, fout = grammar.dims(cell, 2, "an FC shape", "Cin × Cout", wildcard=0)
     return {"declared_in": fin, "out_channels": fout}
 
 
@@ -262,3 +352,76 @@ register(LayerKind(
     key="dropout", label="Dropout", type_names=("dropout",), filter_syntax="p P",
     parse=_dropout_parse, infer=lambda l, s: s, cost=_no_cost, build=_dropout_build,
     describe=lambda l, s: f"p {l.p:g}", name_prefix=lambda l: "dropout", group=lambda l: "Dropout"))
+
+
+# -- explicit zero padding (Keras's ZeroPadding2D before a 'valid' stride-2 conv) -------
+
+_COMMA = re.compile(r"\s*,\s*")
+
+
+def _zeropad_parse(cell: str) -> dict:
+    body = grammar.strip_word(cell, "pad", "prefix")
+    if body is None or not body.strip():
+        raise RuleError("a zero-padding row's filter shape must be 'Pad P' or 'Pad T, B, L, R' (pixels)")
+    parts = _COMMA.split(body.strip())
+    if len(parts) not in (1, 4):
+        raise RuleError(f"a zero padding is 'Pad P' or 'Pad T, B, L, R' (1 or 4 numbers), got {len(parts)}")
+    values = [grammar.count(p, "a padding") for p in parts]
+    return {"pads": tuple(values * 4 if len(values) == 1 else values)}
+
+
+def _zeropad_build(layer: Layer, s: Shape, o: Shape):
+    from torch import nn
+
+    t, b, l, r = layer.pads
+    return nn.ZeroPad2d((l, r, t, b))
+
+
+register(LayerKind(
+    key="zero_pad", label="Zero Pad", type_names=("zero pad", "zeropad", "zero padding"), filter_syntax="Pad T, B, L, R",
+    parse=_zeropad_parse, infer=lambda l, s: (s[0], s[1] + l.pads[0] + l.pads[1], s[2] + l.pads[2] + l.pads[3]),
+    cost=_no_cost, build=_zeropad_build, describe=lambda l, s: "Pad " + ", ".join(map(str, l.pads)),
+    name_prefix=lambda l: "pad", group=lambda l: "Padding", pads=lambda l, s: l.pads))
+
+# -- merges of branches: the last child of an add or concat block ---------------------
+
+
+def _add_infer(layer: Layer, shapes) -> Shape:
+    if len(set(shapes)) != 1:
+        from .shapes import paper_shape
+
+        raise RuleError("an add needs branches of one shape, got " + ", ".join(paper_shape(x) for x in shapes))
+    return shapes[0]
+
+
+def _concat_infer(layer: Layer, shapes) -> Shape:
+    if len({x[1:] for x in shapes}) != 1:
+        from .shapes import paper_shape
+
+        raise RuleError("a concat needs branches of one height and width, got "
+                        + ", ".join(paper_shape(x) for x in shapes))
+    return (sum(x[0] for x in shapes), *shapes[0][1:])
+
+
+def _merge_builder(how: str):
+    def build(layer: Layer, shapes, o: Shape):
+        from .modules import Add, Concat
+
+        act = activation_module(layer.options.activation if layer.options else None)
+        return Add(act) if how == "add" else Concat(act)
+    return build
+
+
+def _merge_describe(how: str):
+    def describe(layer: Layer, shapes) -> str:
+        sym = " + " if how == "add" else " ‖ "
+        return sym.join(str(x[0]) for x in shapes)
+    return describe
+
+
+for _how, _label, _group in (("add", "Add", "Add (residual)"), ("concat", "Concat", "Concat")):
+    register(LayerKind(
+        key=_how, label=_label, type_names=(), filter_syntax="", parse=lambda cell: {},
+        infer=_add_infer if _how == "add" else _concat_infer, cost=_no_cost, build=_merge_builder(_how),
+        describe=_merge_describe(_how), name_prefix=lambda l, h=_how: h, group=lambda l, g=_group: g,
+        merge=True))

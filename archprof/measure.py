@@ -1,10 +1,11 @@
-"""Measuring a built model: latency (end to end and per layer), memory, and the machine's roofline.
+"""Measuring a configuration: latency (end to end and per row), memory, and the machine's roofline.
 
-The only module that touches clocks, threads and devices. Timing uses
-``torch.utils.benchmark.Timer`` (blocked autorange); raw times are kept and statistics
-derived from them. Per-layer times come from forward pre/post hooks on the named children
-*inside the full forward pass* (conv + its BN + ReLU, as built); the layer alone on a
-tensor of its input shape is a second, hot-cache lower bound (``isolated``).
+The only module (with the runtimes of ``backends/``) that touches clocks, threads and
+devices. Timing uses ``torch.utils.benchmark.Timer`` (blocked autorange); raw times are
+kept and statistics derived from them. A backend runs the configuration: per-row times
+*inside the full forward pass* (a conv with its BN + ReLU, as built), and each row alone
+on the input it saw, a second, hot-cache lower bound (``isolated``). Rows are keyed by
+their ``path``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import resource
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+
+from . import backends
 
 from .errors import ConfigError
 from .spec import ModelSpec
@@ -117,74 +120,13 @@ def environment(opts: MeasureOptions) -> dict:
     return env
 
 
-def prepare(spec: ModelSpec, opts: MeasureOptions):
-    """The model and an input on the device, in the dtype and memory format asked for."""
-    import torch
-
-    from .build import build_model, example_input
-
-    dtype = getattr(torch, opts.dtype)
-    model = build_model(spec).to(device=opts.device, dtype=dtype)
-    x = example_input(spec, opts.batch, opts.device).to(dtype)
-    if opts.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    return model, x
-
-
-def _sync(device: str):
-    if device == "cuda":
-        import torch
-
-        torch.cuda.synchronize()
-
-
 def _minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-class _LayerClock:
-    """Forward pre/post hooks that time every named child inside the full forward pass."""
-
-    def __init__(self, model, device: str):
-        import torch
-
-        self.times: dict[str, list[float]] = {name: [] for name, _ in model.named_children()}
-        self.cuda = device == "cuda"
-        self.handles = []
-        self.pending: list[tuple[str, object, object]] = []
-        for name, child in model.named_children():
-            self.handles.append(child.register_forward_pre_hook(functools.partial(self._start, name)))
-            self.handles.append(child.register_forward_hook(functools.partial(self._stop, name)))
-        self._start_at: dict[str, object] = {}
-        self._torch = torch
-
-    def _start(self, name, module, args):
-        if self.cuda:
-            ev = self._torch.cuda.Event(enable_timing=True)
-            ev.record()
-            self._start_at[name] = ev
-        else:
-            self._start_at[name] = time.perf_counter_ns()
-
-    def _stop(self, name, module, args, output):
-        if self.cuda:
-            ev = self._torch.cuda.Event(enable_timing=True)
-            ev.record()
-            self.pending.append((name, self._start_at[name], ev))
-        else:
-            self.times[name].append((time.perf_counter_ns() - self._start_at[name]) / 1e6)
-
-    def collect(self):
-        if self.cuda:
-            self._torch.cuda.synchronize()
-            for name, start, stop in self.pending:
-                self.times[name].append(start.elapsed_time(stop))
-            self.pending.clear()
-
-    def remove(self):
-        for h in self.handles:
-            h.remove()
+def _row_timer(threads_: int):
+    """The timer a backend calls: ``(stmt, globals, run_time) -> times in ms`` at ``threads_`` threads."""
+    return lambda stmt, glob, run_time: _timer(stmt, glob, threads_, run_time)
 
 
 def _timer(stmt: str, glob: dict, num_threads: int, min_run_time: float) -> list[float]:
@@ -193,16 +135,6 @@ def _timer(stmt: str, glob: dict, num_threads: int, min_run_time: float) -> list
 
     m = Timer(stmt, globals=glob, num_threads=num_threads).blocked_autorange(min_run_time=min_run_time)
     return [t * 1e3 for t in m.times]
-
-
-def _per_layer(model, x, opts: MeasureOptions, run_time: float):
-    """Full forward passes with a clock on every child: (end-to-end times, per-child times), in ms."""
-    clock = _LayerClock(model, opts.device)
-    try:
-        hooked = _timer("model(x); clock.collect()", {"model": model, "x": x, "clock": clock}, opts.threads, run_time)
-    finally:
-        clock.remove()
-    return hooked, clock.times
 
 
 def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
@@ -222,119 +154,35 @@ def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
     return times
 
 
-def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None] | None = None) -> Measured:
-    """Time ``spec`` end to end and per layer, profile its memory; ``advance`` ticks a progress bar."""
+def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None] | None = None,
+            backend: str = "torch") -> Measured:
+    """Time ``spec`` end to end and per row, profile its memory; ``advance`` ticks a progress bar."""
     import torch
 
     tick = advance or (lambda label: None)
-    model, x = prepare(spec, opts)
+    runner = backends.get(backend).prepare(spec, opts)
+    timer = _row_timer(opts.threads)
     with threads(opts.threads), torch.inference_mode():
         if opts.device == "cuda":
             torch.backends.cudnn.benchmark = True
         for _ in range(3):  # warm-up: first calls allocate, pick kernels, autotune cudnn
-            model(x)
-        _sync(opts.device)
+            runner.forward()
         tick("warm-up")
 
         faults = _minor_faults()
-        e2e = _adaptive("model(x)", {"model": model, "x": x}, opts)
+        e2e = _adaptive("runner.forward()", {"runner": runner}, opts)
         faults = _minor_faults() - faults
         tick("end to end")
 
-        hooked, layer_ms = _per_layer(model, x, opts, min(opts.layer_run_time, opts.min_run_time))
+        hooked, layer_ms = runner.per_row(timer, min(opts.layer_run_time, opts.min_run_time))
         tick("per layer")
 
-        isolated: dict[str, list[float]] = {}
-        if opts.isolated:
-            y = x
-            for name, child in model.named_children():
-                isolated[name] = _timer("child(y)", {"child": child, "y": y}, opts.threads, opts.isolated_run_time)
-                y = child(y)
-                tick(f"isolated {name}")
-        peak, outputs = memory_profile(model, x, opts.device) if opts.memory else (None, {})
+        isolated = runner.isolated(timer, opts.isolated_run_time, tick) if opts.isolated else {}
+        peak, outputs = runner.memory() if opts.memory else (None, {})
         tick("memory")
     return Measured(end_to_end_ms=e2e, hooked_end_to_end_ms=hooked, layer_ms=layer_ms, isolated_ms=isolated,
                     peak_bytes=peak, output_bytes=outputs, page_faults=faults, passes=len(e2e),
-                    environment=environment(opts))
-
-
-def memory_profile(model, x, device: str) -> tuple[int, dict[str, int]]:
-    """Peak live bytes of one forward pass (the input included) and each layer's net allocation.
-
-    CPU: torch.profiler with ``profile_memory``; each child runs under a ``record_function``
-    scope, and its net allocation is what it leaves allocated: its output. The peak is
-    the running sum of every allocation and free in time order, scratch buffers included.
-    It exceeds the analytic peak because the model runs as built: a conv's output is still
-    alive while batch norm writes its own, and the caller keeps the input image.
-    CUDA: ``max_memory_allocated`` and ``memory_allocated`` deltas.
-    """
-    import torch
-
-    input_bytes = x.numel() * x.element_size()
-    if device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        outputs = {}
-        y = x
-        for name, child in model.named_children():
-            before = torch.cuda.memory_allocated()
-            out = child(y)
-            torch.cuda.synchronize()
-            outputs[name] = torch.cuda.memory_allocated() - before
-            y = out
-        del y, out
-        return torch.cuda.max_memory_allocated() - base + input_bytes, outputs
-
-    from torch.profiler import ProfilerActivity, profile, record_function
-
-    names = [n for n, _ in model.named_children()]
-    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        y = x
-        for name, child in model.named_children():
-            with record_function(name):
-                out = child(y)
-            y = out  # the previous output is freed here, outside the scope of the next layer
-        del y, out
-    outputs = {e.name: int(e.cpu_memory_usage) for e in prof.events() if e.name in names}
-    return _peak_live_bytes(prof) + input_bytes, outputs
-
-
-def _peak_live_bytes(prof) -> int:
-    """The running maximum of allocations minus frees, in time order.
-
-    The raw allocator records are the only place where every free has a timestamp (the
-    aggregated events attribute frees that happen between ops to the enclosing scope).
-    """
-    try:
-        records = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-        stream = sorted((e.start_ns(), e.nbytes()) for e in records)
-    except AttributeError:  # a torch without the raw records: allocations of leaf ops only
-        leaves = [e for e in prof.events() if not e.cpu_children and e.self_cpu_memory_usage]
-        stream = sorted((e.time_range.start, e.self_cpu_memory_usage) for e in leaves)
-    live = peak = 0
-    for _, nbytes in stream:
-        live += nbytes
-        peak = max(peak, live)
-    return peak
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """The profiler's C++ side prints start/stop lines to fd 2; keep the user's stderr clean."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+                    environment={**environment(opts), "backend": backend})
 
 
 @dataclass(frozen=True)
@@ -387,7 +235,7 @@ class GridOptions:
 
 
 def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions = GridOptions(),
-                 advance: Callable[[str], None] | None = None) -> list[Measured]:
+                 advance: Callable[[str], None] | None = None, backend: str = "torch") -> list[Measured]:
     """Time every configuration in ``specs``, interleaved so that drift hits them all alike.
 
     Every round visits the configurations still in play in a shuffled order, warms each
@@ -404,7 +252,8 @@ def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions
 
     tick = advance or (lambda label: None)
     rng = random.Random(grid.seed)
-    prepared = [prepare(spec, opts) for spec in specs]
+    runners = [backends.get(backend).prepare(spec, opts) for spec in specs]
+    timer = _row_timer(opts.threads)
     times: list[list[float]] = [[] for _ in specs]
     faults = [0] * len(specs)
     layer_times: list[dict[str, list[float]]] = [{} for _ in specs]
@@ -417,12 +266,10 @@ def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions
             order = active[:]
             rng.shuffle(order)
             for i in order:
-                model, x = prepared[i]
                 for _ in range(2):  # warm up after the switch
-                    model(x)
-                _sync(opts.device)
+                    runners[i].forward()
                 before = _minor_faults()
-                times[i] += _timer("model(x)", {"model": model, "x": x}, opts.threads, grid.round_time)
+                times[i] += _timer("runner.forward()", {"runner": runners[i]}, opts.threads, grid.round_time)
                 faults[i] += _minor_faults() - before
                 tick(specs[i].label)
             if round_ + 1 >= grid.min_rounds:
@@ -432,11 +279,10 @@ def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions
         order = list(range(len(specs)))
         rng.shuffle(order)
         for i in order:
-            model, x = prepared[i]
-            model(x)
-            hooked[i], layer_times[i] = _per_layer(model, x, opts, grid.round_time * 2)
+            runners[i].forward()
+            hooked[i], layer_times[i] = runners[i].per_row(timer, grid.round_time * 2)
             tick(f"per layer {specs[i].label}")
-    env = environment(opts)
+    env = {**environment(opts), "backend": backend}
     return [Measured(end_to_end_ms=times[i], hooked_end_to_end_ms=hooked[i], layer_ms=layer_times[i],
                      page_faults=faults[i], passes=len(times[i]), environment=env) for i in range(len(specs))]
 

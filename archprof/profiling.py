@@ -34,12 +34,12 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
     if measured is None:
         return out
     per = {name: summarize(times) for name, times in measured.layer_ms.items()}
-    out["latency_ms"] = out["name"].map(lambda n: per[n]["median_ms"])
-    out["latency_iqr_ms"] = out["name"].map(lambda n: per[n]["iqr_ms"])
+    out["latency_ms"] = out["path"].map(lambda n: per[n]["median_ms"])
+    out["latency_iqr_ms"] = out["path"].map(lambda n: per[n]["iqr_ms"])
     if measured.isolated_ms:
-        out["latency_isolated_ms"] = out["name"].map(lambda n: summarize(measured.isolated_ms[n])["median_ms"])
+        out["latency_isolated_ms"] = out["path"].map(lambda n: summarize(measured.isolated_ms[n])["median_ms"])
     if measured.output_bytes:
-        out["measured_output_bytes"] = out["name"].map(measured.output_bytes).astype(float)
+        out["measured_output_bytes"] = out["path"].map(measured.output_bytes).astype(float)
     out["achieved_gflops"] = flops / (out["latency_ms"] / 1e3) / 1e9
     if roof is not None:
         out["roofline_gflops"] = out["arithmetic_intensity"].map(roof.bound_gflops)

@@ -1,9 +1,12 @@
-"""The one registry of layer kinds: for each kind, its parse rule, shape rule, cost formula and torch builder.
+"""The one registry of layer and block kinds: for each kind, its parse rule, shape rule, cost formula and builder.
 
-A kind is one ``LayerKind`` record; adding a kind is adding one record (see ``kinds.py``).
-The spec parser, the shape inference, the counting and the builder all look a kind up
-here and nowhere else, so no if/elif chain on kind names exists anywhere downstream.
-Registering a key or a type name twice is an error.
+A layer kind is one ``LayerKind`` record (see ``kinds.py``); a block kind is one
+``BlockKind`` record whose expansion turns a paper-style block row into a ``Block`` of
+layers (see ``blocks.py``): its cost is the sum of its layers' and its builder the
+generic one, so a new block kind is one record too. The spec parser, the shape
+inference, the counting and the builder all look a kind up here and nowhere else, so no
+if/elif chain on kind names exists anywhere downstream. Registering a key or a Type
+column name twice (across layer and block kinds) is an error.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:  # torch is imported only by builders, never to count
     from torch import nn
 
-    from .spec import Layer, Shape
+    from .spec import Block, Layer, Options, Shape
 
 
 class RuleError(ValueError):
@@ -53,26 +56,64 @@ class LayerKind:
     group: Callable[["Layer"], str]                          # row of the paper's Table 2: "Conv 1×1", "FC", …
     options_key: str | None = None    # which header defaults apply (bias, batch norm, activation)
     settle: Callable[["Layer", "Shape"], "Layer"] | None = None  # once, at parse time, with the real input
+    groups: Callable[["Layer", "Shape"], int] = lambda layer, s: 1   # conv groups, for the results
+    pads: Callable[["Layer", "Shape"], tuple] = lambda layer, s: (0, 0, 0, 0)  # top, bottom, left, right
+    row_options: frozenset = frozenset()  # what a row's Options cell may set besides the options: "padding", "groups", "ceil mode"
+    merge: bool = False               # a merge of branches (add, concat): ``infer``/``cost`` get a tuple of input shapes
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    """What a block row's expansion knows besides its own arguments."""
+
+    in_shape: "Shape"          # the input as written (α = 1, the spec's resolution)
+    stride: int                # the Type / Stride column
+    conv: "Options"            # options of its convs: the header's conv defaults, or the row's Options cell
+    line: int | None
+
+
+@dataclass(frozen=True)
+class BlockKind:
+    """One kind of block row, written the way its paper prints it, and its expansion into layers."""
+
+    key: str                          # "inception", "fire", …; also the prefix of its name in the model
+    label: str                        # the Type column's word for it, as printed: "Inception"
+    type_names: tuple[str, ...]
+    filter_syntax: str                # what the Filter Shape cell holds (its arguments), for errors and docs
+    parse: Callable[[str], dict]      # Filter Shape cell -> arguments; raises RuleError
+    expand: Callable[[dict, BlockContext], "Block"]   # arguments -> the block of layers; raises RuleError
+    describe: Callable[[dict], str]   # the arguments as the paper prints them
 
 
 REGISTRY: dict[str, LayerKind] = {}
-_BY_TYPE_NAME: dict[str, LayerKind] = {}
+BLOCK_KINDS: dict[str, BlockKind] = {}
+_BY_TYPE_NAME: dict[str, LayerKind | BlockKind] = {}
 
 
-def register(kind: LayerKind) -> LayerKind:
-    if kind.key in REGISTRY:
-        raise ValueError(f"layer kind {kind.key!r} is registered twice")
+def _claim(kind) -> None:
+    if kind.key in REGISTRY or kind.key in BLOCK_KINDS:
+        raise ValueError(f"kind {kind.key!r} is registered twice")
     for name in kind.type_names:
         if name in _BY_TYPE_NAME:
             raise ValueError(f"type name {name!r} is claimed by {_BY_TYPE_NAME[name].key!r} and {kind.key!r}")
-    REGISTRY[kind.key] = kind
     for name in kind.type_names:
         _BY_TYPE_NAME[name] = kind
+
+
+def register(kind: LayerKind) -> LayerKind:
+    _claim(kind)
+    REGISTRY[kind.key] = kind
     return kind
 
 
-def kind_for_type(type_name: str) -> LayerKind | None:
-    """The kind whose Type column reads ``type_name`` (case and spacing are ignored)."""
+def register_block(kind: BlockKind) -> BlockKind:
+    _claim(kind)
+    BLOCK_KINDS[kind.key] = kind
+    return kind
+
+
+def kind_for_type(type_name: str) -> LayerKind | BlockKind | None:
+    """The layer or block kind whose Type column reads ``type_name`` (case and spacing are ignored)."""
     return _BY_TYPE_NAME.get(" ".join(type_name.lower().split()))
 
 

@@ -1,21 +1,26 @@
-"""Shape inference: carry (C, H, W) from row to row, check what the spec declared, name the rows.
+"""Shape inference: carry (C, H, W) through the tree, check what the spec declared, name and place every node.
 
 This is the one place where shapes are computed. The parser calls it once on the spec
 as written (where the declared input channels and the Input Size column are checked);
 the transforms call it again to reject configurations that do not fit.
+
+Names: a node has its own name (``inception3a``, a branch's ``b2``, Fire's ``squeeze``)
+or its kind's prefix and its 1-based position under its parent (``conv1``, ``dw2``,
+``pw3`` — for a flat table, the row number). A node's ``path`` joins the names from the
+root down (``inception3a/b2/conv2``); it is the key every result row is joined on.
 """
 
 from __future__ import annotations
 
-from . import kinds  # noqa: F401  (registers the kinds)
+from . import blocks, kinds  # noqa: F401  (registers the kinds)
 from .registry import REGISTRY, RuleError
-from .spec import Layer, ModelSpec, ResolvedLayer, Shape
+from .spec import Block, Layer, ModelSpec, Node, ResolvedLayer, Shape
 
 
 class ShapeError(RuleError):
     """A row whose input or output shape is impossible; ``layer`` says which row."""
 
-    def __init__(self, message: str, layer: Layer, index: int):
+    def __init__(self, message: str, layer: Node, index: int):
         super().__init__(message)
         self.layer, self.index = layer, index
 
@@ -26,22 +31,92 @@ def paper_shape(shape: Shape) -> str:
     return f"{h} × {w} × {c}"
 
 
-def resolve(spec: ModelSpec) -> tuple[ResolvedLayer, ...]:
-    shape = spec.input_shape
-    rows: list[ResolvedLayer] = []
-    for index, layer in enumerate(spec.layers, 1):
+def node_name(node: Node, position: int) -> str:
+    if node.name:
+        return node.name
+    prefix = REGISTRY[node.kind].name_prefix(node) if isinstance(node, Layer) else node.kind
+    return f"{prefix}{position}"
+
+
+class _Walk:
+    def __init__(self):
+        self.rows: list[ResolvedLayer] = []
+        self.leaves = 0
+        self.last_line: int | None = None
+
+    def node(self, node: Node, shape: Shape, name: str, parent: str, depth: int) -> Shape:
+        path = f"{parent}/{name}" if parent else name
+        if node.declared_input is not None and node.declared_input != shape:
+            source = f"the row at line {self.last_line} outputs" if self.last_line else "the input is"
+            raise ShapeError(f"the Input Size column says {paper_shape(node.declared_input)} "
+                             f"but {source} {paper_shape(shape)}", node, self.leaves + 1)
+        if isinstance(node, Layer):
+            return self.leaf(node, shape, (), name, path, parent, depth)
+        at = len(self.rows)
+        self.rows.append(None)  # the block's row comes before its children; filled in below
+        first = self.leaves + 1
+        _unique_names(node.children, node, path)
+        if node.merge == "seq":
+            out = shape
+            for i, child in enumerate(node.children, 1):
+                out = self.node(child, out, node_name(child, i), path, depth + 1)
+        else:
+            outs = tuple(self.node(child, shape, node_name(child, i), path, depth + 1)
+                         for i, child in enumerate(node.branches, 1))
+            merge = node.children[-1]
+            out = self.leaf(merge, outs[0], outs, node_name(merge, len(node.children)), f"{path}/"
+                            f"{node_name(merge, len(node.children))}", path, depth + 1)
+        self.rows[at] = ResolvedLayer(first, name, node, shape, out, path, parent, depth)
+        if node.line is not None:
+            self.last_line = node.line
+        return out
+
+    def leaf(self, layer: Layer, shape: Shape, merged: tuple, name: str, path: str, parent: str, depth: int) -> Shape:
         kind = REGISTRY[layer.kind]
-        if layer.declared_input is not None and layer.declared_input != shape:
-            source = f"the row at line {rows[-1].layer.line} outputs" if rows else "the input is"
-            raise ShapeError(f"the Input Size column says {paper_shape(layer.declared_input)} "
-                             f"but {source} {paper_shape(shape)}", layer, index)
+        self.leaves += 1
         try:
-            out = kind.infer(layer, shape)
+            out = kind.infer(layer, merged if kind.merge else shape)
         except RuleError as e:
-            raise ShapeError(str(e), layer, index) from None
+            raise ShapeError(str(e), layer, self.leaves) from None
         if min(out) < 1:
             raise ShapeError(f"the feature map collapses: {paper_shape(shape)} in gives "
-                             f"{paper_shape(out)} out", layer, index)
-        rows.append(ResolvedLayer(index, f"{kind.name_prefix(layer)}{index}", layer, shape, out))
-        shape = out
-    return tuple(rows)
+                             f"{paper_shape(out)} out", layer, self.leaves)
+        in_shape = merged[0] if kind.merge else shape
+        self.rows.append(ResolvedLayer(self.leaves, name, layer, in_shape, out, path, parent, depth, merged))
+        if layer.line is not None:
+            self.last_line = layer.line
+        return out
+
+
+def _unique_names(children, parent: Node, path: str) -> None:
+    seen: set[str] = set()
+    for i, child in enumerate(children, 1):
+        name = node_name(child, i)
+        if name in seen:
+            raise ShapeError(f"two rows are named '{name}' under {path or 'the root'}", child, 0)
+        seen.add(name)
+
+
+def output_shape(node: Node, shape: Shape, last_line: int | None = None) -> tuple[Shape, int | None]:
+    """What ``node`` outputs for an input of ``shape`` (raises ShapeError), and the last line it read.
+
+    ``last_line`` is the line of the row before it, named when its Input Size disagrees.
+    """
+    walk = _Walk()
+    walk.last_line = last_line
+    return walk.node(node, shape, node_name(node, 1), "", 0), walk.last_line
+
+
+def resolve_tree(spec: ModelSpec) -> tuple[ResolvedLayer, ...]:
+    """Every node but the root, in execution order, blocks before their children."""
+    walk = _Walk()
+    shape = spec.input_shape
+    _unique_names(spec.root.children, spec.root, "")
+    for i, child in enumerate(spec.root.children, 1):
+        shape = walk.node(child, shape, node_name(child, i), "", 0)
+    return tuple(walk.rows)
+
+
+def resolve(spec: ModelSpec) -> tuple[ResolvedLayer, ...]:
+    """The leaf rows (layers and merges) in execution order: the rows that have a cost."""
+    return tuple(r for r in resolve_tree(spec) if not r.is_block)

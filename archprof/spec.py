@@ -1,4 +1,12 @@
-"""The spec as data: frozen dataclasses describing a network, and nothing that runs it.
+"""The spec as data: frozen dataclasses describing a network as a tree, and nothing that runs it.
+
+A network is a tree of nodes. A ``Layer`` is a leaf: one row of a layer table (conv,
+depthwise, pool, FC, …). A ``Block`` holds children and says how they combine:
+``seq`` runs them one after the other; ``add`` and ``concat`` feed the block's input to
+every child (each child is a branch) and merge their outputs with a ``merge`` leaf (an
+``add`` or ``concat`` row, which also carries the activation that follows the merge,
+ResNet's ReLU after the add). A flat table is a ``seq`` root, so every v1 spec reads as
+before.
 
 ``ModelSpec`` is what every other module works on. It is produced by ``parse.py`` (the
 only place that reads spec text) and changed only by the pure functions of
@@ -9,38 +17,51 @@ write them ``H × W × C`` as the paper does, and ``parse.py`` converts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator, Union
 
 Shape = tuple[int, int, int]  # (channels, height, width)
 
 ACTIVATIONS = ("relu", "relu6")
+MERGES = ("add", "concat")
 
 
 @dataclass(frozen=True)
 class Options:
-    """What follows a conv or FC: the prose defaults of a paper, stated in the spec header."""
+    """What follows a conv or FC: the prose defaults of a paper, stated in the spec header, or a row's own."""
 
     bias: bool = True
     batch_norm: bool = False
-    activation: str | None = "relu"  # one of ACTIVATIONS, or None
+    bn_scale: bool = True                   # batch norm with γ (Keras scale=True) or β only
+    activation: str | None = "relu"         # one of ACTIVATIONS, or None
 
     def describe(self) -> str:
-        parts = ["bias" if self.bias else "no bias",
-                 "batch norm" if self.batch_norm else "no batch norm",
-                 self.activation or "no activation"]
-        return ", ".join(parts)
+        bn = ("batch norm" if self.bn_scale else "batch norm without scale") if self.batch_norm else "no batch norm"
+        return ", ".join(["bias" if self.bias else "no bias", bn, self.activation or "no activation"])
+
+
+# Padding of a conv or pool: None is the kind's default (K // 2 for convs, none for pools),
+# an int is that many pixels on every side, "same" is TF/Keras same (asymmetric at stride 2),
+# "valid" is none.
+Padding = Union[int, str, None]
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One row of the layer table (a repeated group is expanded into its rows)."""
+    """A leaf: one row of a layer table (a repeated group is expanded into its rows)."""
 
     kind: str                               # a key of registry.REGISTRY
     stride: int = 1
     kernel: tuple[int, int] | None = None   # conv, depthwise, pool; None for a global pool
     out_channels: int | None = None         # conv and FC
+    width_ratio: float | None = None        # a conv whose width is round(input channels × ratio) (MobileNetV2's expansion)
     p: float | None = None                  # dropout probability
-    options: Options | None = None          # conv, depthwise, FC
-    role: str = ""                          # "classifier" for the last weighted layer (α leaves it alone)
+    options: Options | None = None          # conv, depthwise, FC, and the activation after a merge
+    padding: Padding = None
+    pads: tuple[int, int, int, int] | None = None  # a zero-padding row: top, bottom, left, right
+    groups: int = 1                         # a grouped conv (AlexNet's two towers)
+    ceil: bool = False                      # pools: ceil mode (Caffe's pooling)
+    role: str = ""                          # "classifier" (α leaves it alone), "last_conv" (see ModelSpec.last_conv_fixed)
+    name: str = ""                          # its own name, else prefix + position (see shapes.py)
     line: int | None = None                 # line in the spec file, for error messages
     # As written in the file; checked once against the inferred shapes, then dropped by
     # every transform (a narrower or smaller network no longer matches the paper's numbers).
@@ -49,23 +70,84 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Block:
+    """A node with children: a sequence, or branches merged by add or concat.
+
+    For ``add`` and ``concat`` the last child is the merge leaf (kind ``add`` or
+    ``concat``) and every other child is a branch fed with the block's input; an empty
+    ``seq`` branch is the identity (a residual shortcut).
+    """
+
+    merge: str                              # "seq", "add" or "concat"
+    children: tuple["Node", ...]
+    kind: str = "seq"                       # the block kind it was written as: "inception", "fire", a user block, …
+    name: str = ""
+    describe: str = ""                      # the row as the paper prints it
+    line: int | None = None
+    declared_input: Shape | None = None
+
+    @property
+    def branches(self) -> tuple["Node", ...]:
+        return self.children if self.merge == "seq" else self.children[:-1]
+
+
+Node = Union[Layer, Block]
+
+
+def leaves(node: Node) -> Iterator[Layer]:
+    """Every leaf under ``node``, in execution order."""
+    if isinstance(node, Layer):
+        yield node
+    else:
+        for child in node.children:
+            yield from leaves(child)
+
+
+def map_leaves(node: Node, f) -> Node:
+    """``node`` with every leaf replaced by ``f(leaf)`` (a new tree; ``node`` is unchanged)."""
+    if isinstance(node, Layer):
+        return f(node)
+    from dataclasses import replace
+
+    return replace(node, children=tuple(map_leaves(c, f) for c in node.children))
+
+
+@dataclass(frozen=True)
+class WidthRule:
+    """How a width multiplier rounds channel counts, as the spec header names it."""
+
+    name: str = "keras"      # "keras": int(c·α); "divisible": make_divisible(c·α, divisor)
+    divisor: int = 8
+
+    def describe(self) -> str:
+        return "int(c·α)" if self.name == "keras" else f"make_divisible(c·α, {self.divisor})"
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A whole network: header facts, the layer rows and the configuration it is in."""
+    """A whole network: header facts, the tree of rows and the configuration it is in."""
 
     key: str                       # how it is named on the command line: "mobilenet_v1"
     name: str                      # display name: "MobileNetV1"
     path: str                      # the file it came from
     input_shape: Shape
     classes: int
-    layers: tuple[Layer, ...]
+    root: Block
     citation: str = ""
     alphas: tuple[float, ...] = (1.0,)         # the default grid of the spec
     resolutions: tuple[int, ...] = ()
     # The paper's ImageNet top-1, as (variant, alpha, resolution, percent).
     reported_top1: tuple[tuple[str, float, int, float], ...] = ()
+    width_rule: WidthRule = WidthRule()
+    last_conv_fixed: bool = False  # the last conv keeps its width for α ≤ 1 (MobileNetV2's 1280)
     variant: str = "base"          # "base" or "standard" (depthwise separable pairs made full convs)
     alpha: float = 1.0             # width multiplier applied so far
     header: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # header as written, for `show`
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Every leaf row in execution order (for a flat table: the rows of the table)."""
+        return tuple(leaves(self.root))
 
     @property
     def resolution(self) -> int:
@@ -93,10 +175,28 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ResolvedLayer:
-    """A layer with the shapes it sees in one configuration and its name in the built model."""
+    """A node with the shapes it sees in one configuration and its place in the built model.
 
-    index: int        # 1-based row number after groups are expanded
-    name: str         # child name in the torch model: "dw2", "pw3", "fc29"
-    layer: Layer
+    ``path`` is the join key of everything downstream (counts, the built model's
+    ``named_modules()`` with ``/`` for ``.``, hooks, reports): ``inception3a/b2/conv2``.
+    Leaves and merges have costs; blocks (``is_block``) only hold their rows.
+    """
+
+    index: int        # 1-based position among the leaf rows, in execution order
+    name: str         # its name under its parent: "dw2", "conv2", "inception3a"
+    layer: Node
     in_shape: Shape
     out_shape: Shape
+    path: str = ""
+    parent: str = ""  # the parent block's path, "" at the root
+    depth: int = 0
+    in_shapes: tuple[Shape, ...] = ()   # a merge's inputs (one per branch)
+
+    @property
+    def is_block(self) -> bool:
+        return isinstance(self.layer, Block)
+
+    @property
+    def module_path(self) -> str:
+        """The qualified name of its module in the built model."""
+        return self.path.replace("/", ".")

@@ -13,7 +13,10 @@ from dataclasses import replace
 
 from .errors import ConfigError
 from .shapes import ShapeError, resolve
-from .spec import Layer, ModelSpec
+from .spec import Block, Layer, ModelSpec, Node, WidthRule, map_leaves
+
+MAX_ALPHA = 100.0      # far wider than any real network; keeps channel counts sane
+MAX_CLASSES = 1_000_000
 
 
 def keras_round(channels: int, alpha: float) -> int:
@@ -21,8 +24,32 @@ def keras_round(channels: int, alpha: float) -> int:
     return int(channels * alpha)
 
 
-def _undeclared(layer: Layer, **changes) -> Layer:
-    return replace(layer, declared_in=None, declared_input=None, **changes)
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """The nearest multiple of ``divisor`` at least ``divisor``, never below 90 % of ``value`` (TF-slim, MobileNetV2)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+def width(channels: int, alpha: float, rule: WidthRule) -> int:
+    """``channels`` under the width multiplier ``alpha`` and the spec's rounding rule."""
+    if rule.name == "keras":
+        return keras_round(channels, alpha)
+    return make_divisible(channels * alpha, rule.divisor)
+
+
+def _undeclared(layer, **changes):
+    return replace(layer, declared_in=None, declared_input=None, **changes) if isinstance(layer, Layer) else \
+        replace(layer, declared_input=None, **changes)
+
+
+def _undeclare_tree(node: Node) -> Node:
+    """The tree without the numbers the file declared (they describe the spec as written)."""
+    node = _undeclared(node)
+    if isinstance(node, Block):
+        node = replace(node, children=tuple(_undeclare_tree(c) for c in node.children))
+    return node
 
 
 def checked(spec: ModelSpec) -> ModelSpec:
@@ -35,21 +62,29 @@ def checked(spec: ModelSpec) -> ModelSpec:
 
 
 def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
-    """Every channel count but the image's and the classes' becomes ``keras_round(c, α)``."""
-    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-        raise ConfigError(f"the width multiplier α must be a number greater than 0, got {alpha!r}")
-    layers = []
-    for index, layer in enumerate(spec.layers, 1):
-        if layer.out_channels is not None and layer.role != "classifier":
-            out = keras_round(layer.out_channels, alpha)
-            if out < 1:
-                raise ConfigError(f"α = {alpha:g} leaves row {index} (line {layer.line} of {spec.path}) "
-                                  f"with {layer.out_channels} × {alpha:g} < 1 channels")
-            layer = _undeclared(layer, out_channels=out)
-        else:
-            layer = _undeclared(layer)
-        layers.append(layer)
-    return checked(replace(spec, layers=tuple(layers), alpha=spec.alpha * alpha))
+    """Every channel count but the image's and the classes' becomes ``width(c, α)`` under the spec's rule.
+
+    A conv whose width is a ratio of its input (MobileNetV2's expansion, t·Cin) follows
+    its input. With ``last conv: fixed for α ≤ 1`` the last conv is ``width(c, max(α, 1))``.
+    """
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and 0 < alpha <= MAX_ALPHA):
+        raise ConfigError(f"the width multiplier α must be a number greater than 0 and at most {MAX_ALPHA:g}, "
+                          f"got {alpha!r}")
+    rows = iter(range(1, len(spec.layers) + 1))
+
+    def scale(layer: Layer) -> Layer:
+        index = next(rows)
+        if layer.out_channels is None or layer.role == "classifier":
+            return _undeclared(layer)
+        a = max(alpha, 1.0) if layer.role == "last_conv" else alpha
+        out = width(layer.out_channels, a, spec.width_rule)
+        if out < 1:
+            raise ConfigError(f"α = {alpha:g} leaves row {index} (line {layer.line} of {spec.path}) "
+                              f"with {layer.out_channels} × {alpha:g} < 1 channels")
+        return _undeclared(layer, out_channels=out)
+
+    root = _undeclare_tree(map_leaves(spec.root, scale))
+    return checked(replace(spec, root=root, alpha=spec.alpha * alpha))
 
 
 MAX_RESOLUTION = 100_000
@@ -67,8 +102,7 @@ def with_resolution(spec: ModelSpec, resolution: int) -> ModelSpec:
         raise ConfigError(f"the resolution must be a whole number of pixels ≥ 1, got {resolution!r}")
     if resolution > MAX_RESOLUTION:
         raise ConfigError(f"the resolution must be at most {MAX_RESOLUTION:,} pixels, got {resolution:,}")
-    layers = tuple(_undeclared(l) for l in spec.layers)
-    return checked(replace(spec, input_shape=scaled_input(spec, resolution), layers=layers))
+    return checked(replace(spec, input_shape=scaled_input(spec, resolution), root=_undeclare_tree(spec.root)))
 
 
 def rho_to_resolution(spec: ModelSpec, rho: float) -> int:
@@ -82,36 +116,68 @@ def rho_to_resolution(spec: ModelSpec, rho: float) -> int:
     return round(pixels)
 
 
+def _merge_pairs(children: tuple[Node, ...]) -> tuple[tuple[Node, ...], int]:
+    """A sequence with every depthwise conv + 1 × 1 conv pair made one full conv (recursing into blocks)."""
+    out, merged, i = [], 0, 0
+    while i < len(children):
+        dw = children[i]
+        nxt = children[i + 1] if i + 1 < len(children) else None
+        if (isinstance(dw, Layer) and dw.kind == "conv_dw" and isinstance(nxt, Layer) and nxt.kind == "conv"
+                and nxt.kernel == (1, 1) and nxt.stride == 1 and nxt.groups == 1 and nxt.padding is None):
+            out.append(_undeclared(nxt, kernel=dw.kernel, stride=dw.stride, padding=dw.padding, line=dw.line,
+                                   name=dw.name))
+            merged += 1
+            i += 2
+            continue
+        if isinstance(dw, Block):
+            if dw.merge == "seq":
+                inner, n = _merge_pairs(dw.children)
+            else:  # each branch on its own; the merge stays last
+                parts = [_merge_pairs((b,)) for b in dw.branches]
+                inner, n = tuple(p[0][0] for p in parts) + (dw.children[-1],), sum(p[1] for p in parts)
+            dw = replace(dw, children=inner, declared_input=None)
+            merged += n
+        else:
+            dw = _undeclared(dw)
+        out.append(dw)
+        i += 1
+    return tuple(out), merged
+
+
 def standard_conv(spec: ModelSpec) -> ModelSpec:
     """Every depthwise conv followed by a 1×1 conv becomes one full conv (the paper's "Conv MobileNet").
 
-    The full conv has the depthwise kernel and stride, the depthwise input channels and
-    the 1×1 conv's output channels and options.
+    The full conv has the depthwise kernel, stride and padding, the depthwise input
+    channels and the 1×1 conv's output channels and options. Pairs inside blocks
+    (MobileNetV2's depthwise + projection) merge too.
     """
     if spec.variant != "base":
         raise ConfigError(f"{spec.ref} is already a {spec.variant} variant")
-    layers, merged, i = [], 0, 0
-    rows = spec.layers
-    while i < len(rows):
-        dw = rows[i]
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        if (dw.kind == "conv_dw" and nxt is not None and nxt.kind == "conv"
-                and nxt.kernel == (1, 1) and nxt.stride == 1):
-            layers.append(_undeclared(nxt, kernel=dw.kernel, stride=dw.stride, line=dw.line))
-            merged += 1
-            i += 2
-        else:
-            layers.append(_undeclared(dw))
-            i += 1
+    children, merged = _merge_pairs(spec.root.children)
     if not merged:
         raise ConfigError(f"{spec.key} has no depthwise conv followed by a 1 × 1 conv, so it has no "
                           f"standard-conv variant")
-    return checked(replace(spec, layers=tuple(layers), variant="standard"))
+    return checked(replace(spec, root=replace(spec.root, children=children), variant="standard"))
+
+
+def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
+    """The same network with a classifier of ``classes`` outputs (``--classes N``)."""
+    if isinstance(classes, bool) or not isinstance(classes, int) or not 1 <= classes <= MAX_CLASSES:
+        raise ConfigError(f"--classes must be a whole number from 1 to {MAX_CLASSES:,}, got {classes!r}")
+    if not any(l.role == "classifier" for l in spec.root.children if isinstance(l, Layer)):
+        raise ConfigError(f"{spec.key} has no classifier (no final conv or FC producing classes) to resize")
+
+    def resize(layer: Layer) -> Layer:
+        return _undeclared(layer, out_channels=classes) if layer.role == "classifier" else layer
+
+    return checked(replace(spec, root=map_leaves(spec.root, resize), classes=classes))
 
 
 def configure(spec: ModelSpec, variant: str = "base", alpha: float = 1.0,
-              resolution: int | None = None) -> ModelSpec:
-    """The spec as written, turned into one configuration: variant, then α, then resolution."""
+              resolution: int | None = None, classes: int | None = None) -> ModelSpec:
+    """The spec as written, turned into one configuration: classes, variant, then α, then resolution."""
+    if classes is not None and classes != spec.classes:
+        spec = with_classes(spec, classes)
     if variant == "standard":
         spec = standard_conv(spec)
     if alpha != 1.0:

@@ -152,9 +152,9 @@ def _invariants(ref: str) -> list[Check]:
 def _params_vs_resolution(ref, alphas, resolutions, probe) -> Check:
     changed = {}
     for a in alphas:
-        base = _layers(ref, a, resolutions[0]).set_index("name")["params"]
+        base = _layers(ref, a, resolutions[0]).set_index("path")["params"]
         for r in resolutions[1:]:
-            other = _layers(ref, a, r).set_index("name")["params"]
+            other = _layers(ref, a, r).set_index("path")["params"]
             for name in base.index[base != other]:
                 changed.setdefault(name, []).append((a, r))
     values = ", ".join(f"{_total(ref, alphas[0], r, 'params'):,}" for r in resolutions)
@@ -162,7 +162,7 @@ def _params_vs_resolution(ref, alphas, resolutions, probe) -> Check:
     check = "params do not change with resolution"
     if not changed:
         return Check("invariants", ref, check, "equal at every resolution", got, PASS, probe)
-    layers = _layers(ref, alphas[0], resolutions[0]).set_index("name")
+    layers = _layers(ref, alphas[0], resolutions[0]).set_index("path")
     flattened = [n for n in changed if layers.loc[n, "kind"] == "fc" and layers.loc[n, "in_h"] * layers.loc[n, "in_w"] > 1]
     if len(flattened) == len(changed):
         n = flattened[0]
@@ -266,11 +266,11 @@ def _crosschecks(ref: str, advance) -> list[Check]:
             configs += 1
             layers_checked += len(analytic)
             for column in mismatches:
-                if list(analytic["name"]) != list(traced["name"]):
-                    mismatches[column].append(f"{spec.label}: the built model's children "
-                                              f"{list(traced['name'])[:5]}… are not the rows {list(analytic['name'])[:5]}…")
+                if list(analytic["path"]) != list(traced["path"]):
+                    mismatches[column].append(f"{spec.label}: the built model's modules "
+                                              f"{list(traced['path'])[:5]}… are not the rows {list(analytic['path'])[:5]}…")
                     continue
-                for (n, x), y in zip(analytic[["name", column]].itertuples(index=False), traced[column]):
+                for (n, x), y in zip(analytic[["path", column]].itertuples(index=False), traced[column]):
                     if x != y:
                         mismatches[column].append(f"{spec.label} {n}: analytic {x:,} vs torch {y:,}")
             if advance:

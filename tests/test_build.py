@@ -31,7 +31,7 @@ def test_built_model_matches_counts_layer_by_layer(ref, alpha, resolution):
     spec = configured(ref, alpha, resolution)
     analytic = costs.count(spec)
     traced = crosscheck(spec)
-    assert list(traced["name"]) == list(analytic["name"])
+    assert list(traced["path"]) == list(analytic["path"])
     assert list(traced["params"]) == list(analytic["params"])
     assert list(traced["weight_bytes"]) == list(analytic["weight_bytes"])
     assert list(traced["mult_adds"]) == list(analytic["mult_adds"])

@@ -32,14 +32,26 @@ def test_profile_json_contract(run):
     assert data["model"] == "mobilenet_v1" and data["alpha"] == 1.0 and data["resolution"] == 224
     t = data["totals"]
     assert set(t) == {"params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes",
-                      "peak_activation_bytes", "latency_ms"}
+                      "peak_activation_bytes", "latency_ms",
+                      # v2: Keras's model.summary() lines
+                      "total_params", "trainable_params", "non_trainable_params"}
     assert (t["params"], t["paper_params"], t["mult_adds"]) == (4_231_976, 4_209_088, 568_740_352)
+    # Keras MobileNet(alpha=1.0) summary: Total 4,253,864 = trainable 4,231,976 + non-trainable 21,888,
+    # the non-trainable being BN's moving mean and variance: 2 × (32 + 13·(dw C + pw C) channels) = 21,888
+    assert (t["total_params"], t["trainable_params"], t["non_trainable_params"]) == (4_253_864, 4_231_976, 21_888)
     assert t["latency_ms"] is None
     layers = data["layers"]
     assert len(layers) == 30
     assert set(layers[0]) == {"name", "kind", "output_shape", "params", "paper_params", "mult_adds",
-                              "weight_bytes", "activation_bytes", "latency_ms"}
+                              "weight_bytes", "activation_bytes", "latency_ms",
+                              # v2: where the row sits in the tree and its geometry
+                              "path", "parent", "depth", "is_block", "input_shape", "kernel", "stride", "groups",
+                              "padding", "non_trainable_params"}
     assert layers[0]["output_shape"] == [32, 112, 112] and layers[0]["kind"] == "conv"
+    assert layers[0]["input_shape"] == [3, 224, 224] and layers[0]["kernel"] == [3, 3]
+    assert (layers[0]["stride"], layers[0]["groups"], layers[0]["padding"]) == (2, 1, [1, 1, 1, 1])
+    assert layers[1]["path"] == "dw2" and layers[1]["groups"] == 32 and layers[1]["parent"] == ""
+    assert not any(l["is_block"] for l in layers)  # a flat table has no block rows
     for col in ("params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes"):
         assert sum(l[col] for l in layers) == t[col], col
     assert all(l["latency_ms"] is None for l in layers)

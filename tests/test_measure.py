@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 
-from archprof import measure
+from archprof import backends, measure
 from archprof.catalog import load
 from archprof.cli import _tuned_environment
 from archprof.profiling import FAULTS_PER_PASS_WARNING, warnings_for
@@ -190,9 +190,10 @@ def test_threads_context_restores():
 
 def test_memory_profile_outputs_by_layer_directly():
     spec = configure(load("vgg16"), alpha=0.25, resolution=64)
-    model, x = measure.prepare(spec, measure.MeasureOptions())
+    runner = backends.get("torch").prepare(spec, measure.MeasureOptions())
     with torch.inference_mode():
-        peak, outputs = measure.memory_profile(model, x, "cpu")
+        peak, outputs = runner.memory()
+    x = runner.x
     # conv1 at α 0.25: 16 channels × 64 × 64 floats
     assert outputs["conv1"] == 16 * 64 * 64 * 4
     # dropout at inference returns its input: it allocates nothing

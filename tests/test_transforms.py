@@ -30,7 +30,7 @@ def test_transforms_do_not_change_their_input():
     spec = load("mobilenet_v1")
     before = spec.layers
     with_alpha(spec, 0.25), with_resolution(spec, 128), standard_conv(spec)
-    assert spec.layers is before and spec.layers[1].kind == "conv_dw"
+    assert spec.layers == before and spec.layers[1].kind == "conv_dw" and spec.alpha == 1.0
 
 
 @pytest.mark.parametrize("rho, resolution", [(1, 224), (0.857, 192), (0.714, 160), (0.571, 128)])

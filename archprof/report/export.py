@@ -11,7 +11,8 @@ import json
 
 import pandas as pd
 
-from ..costs import CONVENTIONS, totals
+from .. import costs
+from ..costs import CONVENTIONS
 from ..units import missing, or_none
 from ..spec import ModelSpec
 
@@ -23,10 +24,31 @@ def _num(x):
     return None if missing(x) else float(x)
 
 
-def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> dict:
-    """One configuration as the output contract's object; every layer column sums to its total.
+def _layer_record(r, measured_cols: list[str], measured: bool) -> dict:
+    block = bool(getattr(r, "is_block", False))
+    return {
+        "name": r.name, "kind": r.kind, "output_shape": [int(r.out_c), int(r.out_h), int(r.out_w)],
+        "params": int(r.params), "paper_params": int(r.paper_params), "mult_adds": int(r.mult_adds),
+        "weight_bytes": int(r.weight_bytes), "activation_bytes": int(r.activation_bytes),
+        "latency_ms": _num(r.latency_ms),
+        "path": r.path, "parent": r.parent, "depth": int(r.depth), "is_block": block,
+        "input_shape": [int(r.in_c), int(r.in_h), int(r.in_w)],
+        "kernel": None if block or r.kernel is None else [int(k) for k in r.kernel],
+        "stride": None if block else int(r.stride), "groups": None if block else int(r.groups),
+        "padding": None if block else [int(p) for p in r.padding],
+        "non_trainable_params": int(r.non_trainable_params),
+        **{c: _num(getattr(r, c)) for c in measured_cols},
+        **({"measured_output_bytes": _int(r.measured_output_bytes)} if measured else {}),
+    }
 
-    Beyond the contract, when latency was measured: per layer the measured columns (``latency_iqr_ms``,
+
+def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> dict:
+    """One configuration as the output contract's object; every leaf row's column sums to its total.
+
+    ``layers`` holds the leaf rows (layers and merges); each block of the spec adds a row
+    with ``"is_block": true`` carrying its subtotal, before the rows under it, so sums
+    over the rows with ``"is_block": false`` equal the totals. Beyond the contract, when
+    latency was measured: per row the measured columns (``latency_iqr_ms``,
     ``latency_isolated_ms``, ``measured_output_bytes``, ``arithmetic_intensity``,
     ``achieved_gflops``, ``roofline_fraction``), and ``extras`` (latency statistics,
     environment, memory, roofline, ``by_kind``, warnings) at the top level.
@@ -34,25 +56,19 @@ def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = No
     measured = "latency_isolated_ms" in layers.columns and not layers["latency_ms"].isna().all()
     measured_cols = ["latency_iqr_ms", "latency_isolated_ms", "arithmetic_intensity", "achieved_gflops",
                      "roofline_fraction"] if measured else []
+    rows = costs.nested(spec, layers)
     return {
         "model": spec.ref,
         "name": spec.name,
         "variant": spec.variant,
         "alpha": float(spec.alpha),
         "resolution": int(spec.resolution),
+        "classes": int(spec.classes),
         "dtype": str(layers["dtype"].iloc[0]),
         "batch": int(layers["batch"].iloc[0]),
         "conventions": CONVENTIONS,
-        "totals": totals(layers),
-        "layers": [
-            {"name": r.name, "kind": r.kind, "output_shape": [int(r.out_c), int(r.out_h), int(r.out_w)],
-             "params": int(r.params), "paper_params": int(r.paper_params), "mult_adds": int(r.mult_adds),
-             "weight_bytes": int(r.weight_bytes), "activation_bytes": int(r.activation_bytes),
-             "latency_ms": _num(r.latency_ms),
-             **{c: _num(getattr(r, c)) for c in measured_cols},
-             **({"measured_output_bytes": _int(r.measured_output_bytes)} if measured else {})}
-            for r in layers.itertuples()
-        ],
+        "totals": costs.totals(layers),
+        "layers": [_layer_record(r, measured_cols, measured) for r in rows.itertuples()],
         **(extras or {}),
     }
 

@@ -141,7 +141,7 @@ def _layers_section(configs: pd.DataFrame, layers: pd.DataFrame, measured: bool,
         fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.04,
                             subplot_titles=[r[1] for r in rows])
         for i, (col, title, scale) in enumerate(rows, 1):
-            fig.add_trace(go.Bar(x=ls["name"], y=ls[col] / scale, name=title, marker_color=PALETTE[i - 1],
+            fig.add_trace(go.Bar(x=ls["path"], y=ls[col] / scale, name=title, marker_color=PALETTE[i - 1],
                                  customdata=ls["group"],
                                  hovertemplate="%{x} (%{customdata}): %{y:,.3f} " + E(title) + "<extra></extra>"),
                           row=i, col=1)
@@ -232,7 +232,7 @@ def _roofline_section(configs: pd.DataFrame, layers: pd.DataFrame, roof: dict, n
             fig.add_trace(go.Scatter(x=g["arithmetic_intensity"], y=g["achieved_gflops"], mode="markers",
                                      name=E(f"{cfg['label']}: {grp}"),
                                      marker=dict(size=9, color=PALETTE[k % len(PALETTE)], symbol=symbols[j % len(symbols)]),
-                                     text=g["name"], customdata=(g["roofline_fraction"] * 100),
+                                     text=g["path"], customdata=(g["roofline_fraction"] * 100),
                                      hovertemplate="%{text}: %{x:.1f} FLOP/B, %{y:.1f} GFLOP/s "
                                                    "(%{customdata:.0f} % of the roof)<extra></extra>"))
     fig.update_layout(title=f"Roofline: compute peak {roof['peak_gflops']:.1f} GFLOP/s, "

@@ -14,14 +14,28 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import units
-from ..costs import CONVENTIONS, totals
-from ..registry import REGISTRY
-from ..shapes import paper_shape, resolve
-from ..spec import ModelSpec
+from ..costs import CONVENTIONS, nested, totals
+from ..registry import BLOCK_KINDS, REGISTRY
+from ..shapes import paper_shape, resolve_tree
+from ..spec import Block, ModelSpec
+
+INDENT = "  "
 
 
-def _type_stride(kind: str, stride: int) -> str:
-    return f"{REGISTRY[kind].label} / s{stride}"
+def _type_stride(kind: str, stride) -> str:
+    if kind in REGISTRY:
+        return f"{REGISTRY[kind].label} / s{stride}" if not REGISTRY[kind].merge else REGISTRY[kind].label
+    label = BLOCK_KINDS[kind].label if kind in BLOCK_KINDS else kind
+    return label if stride is None else f"{label} / s{stride}"
+
+
+def _block_type(block: Block, first_stride: int | None = None) -> str:
+    """A block's Type column: its kind as written ("Inception", a user block's name), or what a branch is."""
+    if block.kind == "seq":
+        return "identity" if not block.children else "branch"
+    if block.kind == "concat":
+        return "concat"
+    return BLOCK_KINDS[block.kind].label if block.kind in BLOCK_KINDS else block.kind
 
 
 def _compact(text: str) -> str:
@@ -57,8 +71,20 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         table.add_column("FLOP/B", "", **right)
         table.add_column("GFLOP/s", "", **right)
         table.add_column("of roof", "", **right)
-    for r in layers.itertuples():
-        cells = [str(r.index), r.name, _type_stride(r.kind, r.stride), _compact(r.filter),
+    blocks = {r.path: r.layer for r in resolve_tree(spec) if r.is_block}
+    for r in nested(spec, layers).itertuples():
+        name = INDENT * int(r.depth) + r.name
+        if r.is_block:
+            # a block's row: its subtotal over the rows indented under it
+            kind = _block_type(blocks[r.path])
+            cells = ["", Text(name, style="bold"), kind, _compact(r.filter),
+                     _compact(paper_shape((r.out_c, r.out_h, r.out_w))), units.count(r.params),
+                     units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
+                     units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
+            cells += [""] * (4 if measured else 0)
+            table.add_row(*cells, style="bold")
+            continue
+        cells = [str(r.index), name, _type_stride(r.kind, r.stride), _compact(r.filter),
                  _compact(paper_shape((r.out_c, r.out_h, r.out_w))), units.count(r.params),
                  units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
                  units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
@@ -79,10 +105,13 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
     text.append("totals: ", "bold")
     text.append(f"{units.millions(t['mult_adds'])} mult-adds, {units.millions(t['params'])} params "
                 f"({units.millions(t['paper_params'])} conv + FC weights, the paper's convention)\n")
+    text.append("as Keras counts: ", "bold")
+    text.append(f"total params {units.count(t['total_params'])}, trainable {units.count(t['trainable_params'])}, "
+                f"non-trainable {units.count(t['non_trainable_params'])} (batch norm's moving mean and variance)\n")
     memory = extras.get("memory") or {}
     text.append("peak activation memory: ", "bold")
-    text.append(f"{units.nbytes(t['peak_activation_bytes'])} analytic (largest input + output of one layer, "
-                f"batch {batch}, {dtype})")
+    text.append(f"{units.nbytes(t['peak_activation_bytes'])} analytic (the most bytes alive at once: a layer's "
+                f"input and output, and skips or branches awaiting their merge; batch {batch}, {dtype})")
     if memory.get("measured_peak_bytes"):
         text.append(f"; {units.nbytes(memory['measured_peak_bytes'])} measured (one forward pass as built: "
                     f"BN output alongside its conv's output, the input image kept)")
@@ -150,6 +179,8 @@ def spec_table(spec: ModelSpec) -> Group:
     head.add_row("input", f"{paper_shape(spec.input_shape)} (H × W × C), "
                           + (f"{spec.classes} classes" if spec.classes else "no classifier"))
     head.add_row("configuration", f"α = {spec.alpha:g}, resolution {spec.resolution}, variant {spec.variant}")
+    head.add_row("width rounding", spec.width_rule.describe()
+                 + ("; the last conv keeps its width for α ≤ 1" if spec.last_conv_fixed else ""))
     head.add_row("default grid", f"α ∈ {{{', '.join(f'{a:g}' for a in spec.alphas)}}} × resolution ∈ "
                                  f"{{{', '.join(str(r) for r in spec.resolutions)}}}")
     table = Table(header_style="bold")
@@ -157,13 +188,21 @@ def spec_table(spec: ModelSpec) -> Group:
                        ("type / stride", {}), ("filter shape", {}), ("input size", {}), ("output", {}),
                        ("after it", {})):
         table.add_column(name, **opts)
-    for r in resolve(spec):
+    for r in resolve_tree(spec):
+        name = INDENT * r.depth + r.name
+        if r.is_block:
+            block = r.layer
+            table.add_row("", Text(name, style="bold"), str(block.line or ""), _block_type(block),
+                          Text(block.describe or ""), paper_shape(r.in_shape), paper_shape(r.out_shape), "")
+            continue
+        kind = REGISTRY[r.layer.kind]
         opts = r.layer.options
-        after = opts.describe() if opts else ""
+        after = opts.describe() if opts and not kind.merge else (opts.activation or "") if opts else ""
         if r.layer.role:
-            after = f"{after} ({r.layer.role})"
-        table.add_row(str(r.index), r.name, str(r.layer.line or ""), _type_stride(r.layer.kind, r.layer.stride),
-                      REGISTRY[r.layer.kind].describe(r.layer, r.in_shape), paper_shape(r.in_shape),
+            after = f"{after} ({r.layer.role.replace('_', ' ')})"
+        table.add_row(str(r.index), name, str(r.layer.line or ""), _type_stride(r.layer.kind, r.layer.stride),
+                      kind.describe(r.layer, r.in_shapes if kind.merge else r.in_shape),
+                      " + ".join(map(paper_shape, r.in_shapes)) if kind.merge else paper_shape(r.in_shape),
                       paper_shape(r.out_shape), after)
     return Group(head, table)
 

@@ -1,0 +1,226 @@
+"""The pipeline as Python calls: ``profile`` one configuration, ``compare`` many.
+
+The command line is a thin layer over these (it parses arguments and renders), so a
+notebook gets the same numbers::
+
+    import archprof
+    p = archprof.profile("mobilenet_v1", alpha=0.5, resolution=160)
+    p.totals["mult_adds"]          # 76,524,800: exact, the paper's convention (its Table 9: 76 M)
+    p.layers                       # one row per layer: path, shapes, params, mult-adds, bytes, latency
+    archprof.compare(["mobilenet_v1", "vgg16"])   # one row per configuration
+
+Nothing here prints or writes files; measuring (``latency=True``) is the slow edge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from . import costs, grid, profiling
+from .errors import ConfigError
+from .spec import ModelSpec
+
+
+class _NoProgress:
+    def __init__(self, total: int = 0, description: str = ""):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def advance(self, label: str = "") -> None:
+        pass
+
+
+Progress = Callable[[int, str], object]   # (total steps, description) -> context manager with .advance(label)
+
+
+def configuration(spec: str | ModelSpec, alpha: float = 1.0, resolution: int | None = None,
+                  rho: float | None = None, classes: int | None = None) -> ModelSpec:
+    """The configured spec: a built-in name, a spec file path (either with ``:standard``) or a ModelSpec."""
+    from .catalog import load, split_ref
+    from .transforms import configure, rho_to_resolution
+
+    if resolution is not None and rho is not None:
+        raise ConfigError("give the resolution or ρ, not both")
+    if isinstance(spec, ModelSpec):
+        base, variant = spec, "base"
+    elif isinstance(spec, str):
+        name, variant = split_ref(spec)
+        base = load(name)
+    else:
+        raise ConfigError(f"a spec is a built-in name, a spec file path or a ModelSpec, got {type(spec).__name__}")
+    if rho is not None:
+        resolution = rho_to_resolution(base, rho)
+    return configure(base, variant, alpha, resolution, classes)
+
+
+@dataclass
+class Profile:
+    """One configuration's results: a row per layer, its totals, and what was measured.
+
+    ``layers`` has one row per leaf row (a layer, or the merge of a block's branches),
+    keyed by ``path``; its columns sum to ``totals``. ``blocks`` gives each block's
+    subtotal, ``nested()`` both in execution order for display.
+    """
+
+    spec: ModelSpec
+    layers: pd.DataFrame
+    extras: dict = field(default_factory=dict)   # latency, memory, roofline, by_kind, environment, warnings
+
+    @property
+    def totals(self) -> dict:
+        return costs.totals(self.layers)
+
+    @property
+    def config(self) -> dict:
+        s = self.spec
+        return {"model": s.ref, "name": s.name, "variant": s.variant, "alpha": float(s.alpha),
+                "resolution": int(s.resolution), "classes": int(s.classes), "label": s.label,
+                "dtype": str(self.layers["dtype"].iloc[0]), "batch": int(self.layers["batch"].iloc[0])}
+
+    @property
+    def blocks(self) -> pd.DataFrame:
+        return costs.block_rows(self.spec, self.layers)
+
+    def nested(self) -> pd.DataFrame:
+        return costs.nested(self.spec, self.layers)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.extras.get("warnings") or [])
+
+    def to_dict(self) -> dict:
+        from .report.export import profile_dict
+
+        return profile_dict(self.spec, self.layers, self.extras)
+
+    def to_json(self) -> str:
+        from .report.export import to_json
+
+        return to_json(self.to_dict())
+
+    def to_csv(self) -> str:
+        from .report.export import to_csv
+
+        return to_csv(self.nested())
+
+    def table(self):
+        """The rich renderable the terminal shows (print it with a rich Console)."""
+        from .report.terminal import profile_table
+
+        return profile_table(self.spec, self.layers, self.extras)
+
+    def __repr__(self) -> str:
+        t = self.totals
+        latency = f", {t['latency_ms']:.3f} ms" if t["latency_ms"] is not None else ""
+        return (f"<Profile {self.spec.label}: {t['params']:,} params, {t['mult_adds']:,} mult-adds, "
+                f"{len(self.layers)} rows{latency}>")
+
+
+def profile(spec: str | ModelSpec, alpha: float = 1.0, resolution: int | None = None, *, rho: float | None = None,
+            classes: int | None = None, latency: bool = False, dtype: str = "float32", batch: int = 1,
+            threads: int = 1, device: str = "cpu", channels_last: bool = False, min_run_time: float = 1.0,
+            isolated: bool = True, max_memory: int | None = None, backend: str = "torch",
+            progress: Progress = _NoProgress) -> Profile:
+    """Count ``spec`` in one configuration and, with ``latency=True``, measure it.
+
+    ``spec`` is a built-in name (``"mobilenet_v1"``), a spec file path, either with
+    ``":standard"``, or a ModelSpec. Counting alone is pure arithmetic and instant.
+    """
+    from .measure import MeasureOptions
+
+    config = configuration(spec, alpha, resolution, rho, classes)
+    _check_dtype(dtype)
+    opts = MeasureOptions(threads=threads, batch=batch, device=device, dtype=dtype, channels_last=channels_last,
+                          min_run_time=min_run_time, max_run_time=max(2.0, min_run_time), isolated=isolated,
+                          max_memory=max_memory).check()  # bad options are refused before any work
+    layers = costs.count(config, dtype=dtype, batch=batch)
+    measured = roof = None
+    if latency:
+        from .guard import check
+        from .measure import measure, roofline
+
+        t = costs.totals(layers)
+        check(f"{config.label} at batch {batch}", t["weight_bytes"], t["peak_activation_bytes"], opts.max_memory)
+        steps = 5 + (len(layers) if opts.isolated else 0)
+        with progress(steps, f"measuring {config.label}") as bar:
+            measured = measure(config, opts, bar.advance, backend)
+            roof = roofline(opts.threads, opts.device, opts.dtype)
+            bar.advance("roofline")
+    layers = profiling.attach(layers, measured, roof)
+    return Profile(config, layers, profiling.extras(layers, measured, roof))
+
+
+def _check_dtype(dtype: str) -> None:
+    if dtype not in costs.DTYPE_BYTES:
+        raise ConfigError(f"dtype must be one of {', '.join(costs.DTYPE_BYTES)}, got {dtype!r}")
+
+
+@dataclass
+class Comparison:
+    """Many configurations: one row of totals per configuration and one row per layer per configuration."""
+
+    specs: list[ModelSpec]
+    configs: pd.DataFrame
+    layers: pd.DataFrame
+    environment: dict | None = None
+    roofline: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, *, latency: bool = False,
+                dtype: str = "float32", batch: int = 1, threads: int = 1, device: str = "cpu",
+                channels_last: bool = False, max_rounds: int = 8, max_memory: int | None = None,
+                backend: str = "torch", progress: Progress = _NoProgress) -> Comparison:
+    """Every configuration of ``specs`` over their default grids (or the α / resolution / ρ lists given)."""
+    from .measure import MeasureOptions
+
+    refs = list(specs)
+    if resolutions and rhos:
+        raise ConfigError("give resolutions or ρ values, not both")
+    configs = grid.configurations(refs, alphas, resolutions, rhos)
+    _check_dtype(dtype)
+    opts = MeasureOptions(threads=threads, batch=batch, device=device, dtype=dtype, channels_last=channels_last,
+                          isolated=False, memory=False, max_memory=max_memory).check()
+    if max_rounds < 3:
+        raise ConfigError(f"--max-rounds must be at least 3, got {max_rounds}")
+    counted = grid.counts(configs, dtype, batch)
+    measured = roof = None
+    if latency:
+        from .guard import check
+        from .measure import GridOptions, grid_steps, measure_grid, roofline
+
+        # every configuration's model is built up front (so rounds can interleave them): all weights, largest peak
+        sizes = [costs.totals(c) for c in counted]
+        check(f"measuring {len(configs)} configurations at batch {batch}", sum(t["weight_bytes"] for t in sizes),
+              max(t["peak_activation_bytes"] for t in sizes), opts.max_memory)
+        rounds = GridOptions(max_rounds=max_rounds)
+        with progress(grid_steps(len(configs), rounds) + 1, "measuring") as bar:
+            measured = measure_grid(configs, opts, rounds, bar.advance, backend)
+            roof = roofline(opts.threads, opts.device, opts.dtype)
+            bar.advance("roofline")
+    layers = grid.layer_frame(configs, counted, measured, roof)
+    totals = grid.config_frame(configs, layers, measured)
+    warnings = []
+    if measured:
+        for i, m in enumerate(measured):
+            summary = profiling.latency_summary(layers[layers["config"] == i], m)
+            warnings += [f"{configs[i].label}: {w}" for w in profiling.warnings_for(summary, m.environment,
+                                                                                    "raise --max-rounds")]
+    return Comparison(configs, totals, layers, measured[0].environment if measured else None,
+                      None if roof is None else dataclasses.asdict(roof), warnings)
+
+
+def compare(specs: Iterable[str] | str, alphas=None, resolutions=None, rhos=None, **kwargs) -> pd.DataFrame:
+    """One row of totals per configuration (the paper's Table 8 layout, with ratios to the first)."""
+    if isinstance(specs, str):
+        specs = [specs]
+    return run_compare(specs, alphas, resolutions, rhos, **kwargs).configs

@@ -1,0 +1,224 @@
+"""The torch eager backend: the built ``nn.Module`` run as is, rows timed with forward hooks.
+
+Per-row times come from forward pre/post hooks on each leaf row's module (a conv with
+its BN and ReLU, a merge) *inside the full forward pass*; blocks are the sums of their
+rows. Isolated times feed each row's module the input it recorded in one full pass
+(a merge gets its list of branch outputs), a hot-cache lower bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+
+
+class TorchEager:
+    name = "torch"
+
+    def prepare(self, spec, opts) -> "TorchRunner":
+        import torch
+
+        from ..build import build_model, example_input, row_modules
+
+        dtype = getattr(torch, opts.dtype)
+        model = build_model(spec).to(device=opts.device, dtype=dtype)
+        x = example_input(spec, opts.batch, opts.device).to(dtype)
+        if opts.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        return TorchRunner(model, x, row_modules(model, spec), opts.device)
+
+
+class TorchRunner:
+    def __init__(self, model, x, modules: dict, device: str):
+        self.model, self.x, self.modules, self.device = model, x, modules, device
+        self.rows = list(modules)
+
+    def forward(self) -> None:
+        self.model(self.x)
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+
+    def per_row(self, timer, run_time: float):
+        clock = _RowClock(self.modules, self.device)
+        try:
+            hooked = timer("model(x); clock.collect()", {"model": self.model, "x": self.x, "clock": clock}, run_time)
+        finally:
+            clock.remove()
+        return hooked, clock.times
+
+    def isolated(self, timer, run_time: float, tick):
+        inputs = self._recorded_inputs()
+        out = {}
+        for path, module in self.modules.items():
+            out[path] = timer("module(*args)", {"module": module, "args": inputs[path]}, run_time)
+            tick(f"isolated {path}")
+        return out
+
+    def _recorded_inputs(self) -> dict:
+        inputs: dict = {}
+        handles = [m.register_forward_pre_hook(functools.partial(_record, inputs, path))
+                   for path, m in self.modules.items()]
+        try:
+            self.model(self.x)
+        finally:
+            for h in handles:
+                h.remove()
+        return inputs
+
+    def memory(self):
+        return memory_profile(self.model, self.x, self.modules, self.device)
+
+
+def _record(store: dict, path: str, module, args):
+    # Clone: in-place activations of later rows would change a tensor kept by reference.
+    store[path] = tuple([t.clone() for t in a] if isinstance(a, list) else a.clone() for a in args)
+
+
+class _RowClock:
+    """Forward pre/post hooks that time every row module inside the full forward pass."""
+
+    def __init__(self, modules: dict, device: str):
+        import torch
+
+        self.times: dict[str, list[float]] = {path: [] for path in modules}
+        self.cuda = device == "cuda"
+        self.handles = []
+        self.pending: list[tuple[str, object, object]] = []
+        for path, module in modules.items():
+            self.handles.append(module.register_forward_pre_hook(functools.partial(self._start, path)))
+            self.handles.append(module.register_forward_hook(functools.partial(self._stop, path)))
+        self._start_at: dict[str, object] = {}
+        self._torch = torch
+
+    def _start(self, path, module, args):
+        if self.cuda:
+            ev = self._torch.cuda.Event(enable_timing=True)
+            ev.record()
+            self._start_at[path] = ev
+        else:
+            self._start_at[path] = time.perf_counter_ns()
+
+    def _stop(self, path, module, args, output):
+        if self.cuda:
+            ev = self._torch.cuda.Event(enable_timing=True)
+            ev.record()
+            self.pending.append((path, self._start_at[path], ev))
+        else:
+            self.times[path].append((time.perf_counter_ns() - self._start_at[path]) / 1e6)
+
+    def collect(self):
+        if self.cuda:
+            self._torch.cuda.synchronize()
+            for path, start, stop in self.pending:
+                self.times[path].append(start.elapsed_time(stop))
+            self.pending.clear()
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+def memory_profile(model, x, modules: dict, device: str) -> tuple[int, dict[str, int]]:
+    """Peak live bytes of one forward pass (the input included) and each row's net allocation.
+
+    CPU: torch.profiler with ``profile_memory``; each row runs under a ``record_function``
+    scope opened and closed by its forward hooks, and its net allocation is what it
+    leaves allocated: its output. The peak is the running sum of every allocation and
+    free in time order, scratch buffers included. It exceeds the analytic peak because
+    the model runs as built: a conv's output is still alive while batch norm writes its
+    own, and the caller keeps the input image.
+    CUDA: ``max_memory_allocated`` and ``memory_allocated`` deltas around each row.
+    """
+    import torch
+
+    input_bytes = x.numel() * x.element_size()
+    if device == "cuda":
+        outputs: dict[str, int] = {}
+        before: dict[str, int] = {}
+
+        def pre(path, module, args):
+            torch.cuda.synchronize()
+            before[path] = torch.cuda.memory_allocated()
+
+        def post(path, module, args, output):
+            torch.cuda.synchronize()
+            outputs[path] = torch.cuda.memory_allocated() - before[path]
+
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        with _hooks(modules, pre, post):
+            model(x)
+        return torch.cuda.max_memory_allocated() - base + input_bytes, outputs
+
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    scopes: dict[str, object] = {}
+
+    def enter(path, module, args):
+        scopes[path] = record_function(path)
+        scopes[path].__enter__()
+
+    def leave(path, module, args, output):
+        scopes.pop(path).__exit__(None, None, None)
+
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with _hooks(modules, enter, leave):
+            model(x)
+    outputs = {e.name: int(e.cpu_memory_usage) for e in prof.events() if e.name in modules}
+    return _peak_live_bytes(prof) + input_bytes, outputs
+
+
+@contextlib.contextmanager
+def _hooks(modules: dict, pre, post):
+    handles = []
+    for path, m in modules.items():
+        handles.append(m.register_forward_pre_hook(functools.partial(pre, path)))
+        handles.append(m.register_forward_hook(functools.partial(post, path)))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _peak_live_bytes(prof) -> int:
+    """The running maximum of allocations minus frees, in time order.
+
+    The raw allocator records are the only place where every free has a timestamp (the
+    aggregated events attribute frees that happen between ops to the enclosing scope).
+    """
+    try:
+        records = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+        stream = sorted((e.start_ns(), e.nbytes()) for e in records)
+    except AttributeError:  # a torch without the raw records: allocations of leaf ops only
+        leaves = [e for e in prof.events() if not e.cpu_children and e.self_cpu_memory_usage]
+        stream = sorted((e.time_range.start, e.self_cpu_memory_usage) for e in leaves)
+    live = peak = 0
+    for _, nbytes in stream:
+        live += nbytes
+        peak = max(peak, live)
+    return peak
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """The profiler's C++ side prints start/stop lines to fd 2; keep the user's stderr clean."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
