@@ -118,7 +118,7 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     children, _ = p.expand(items, input_shape, depth=0)
     if sum(1 for _ in leaves(Block("seq", tuple(children)))) > MAX_ROWS:
         raise SpecError(path, doc.table[0], lines[doc.table[0] - 1], f"the table expands to more than {MAX_ROWS:,} rows")
-    children = _mark_classifier(children, header)
+    children = _mark_classifier(children, header, p.own_options)
     root = Block("seq", tuple(children))
     spec = ModelSpec(
         key=key, name=header.get("name") or doc.title or key, path=path, input_shape=input_shape,
@@ -363,6 +363,7 @@ class _Parser:
     def __init__(self, path: str, lines: list[str], header: _Header):
         self.path, self.lines, self.header = path, lines, header
         self.user: dict[str, _UserBlock] = {}
+        self.own_options: dict[int, dict] = {}   # id(layer) -> what its Options cell set (it beats the classifier default)
 
     def fail(self, line: int, message: str, used_at: tuple[int, ...] = ()) -> SpecError:
         if used_at:
@@ -467,7 +468,11 @@ class _Parser:
         if isinstance(kind, LayerKind):
             fields = kind.parse(filter_cell)
             fields.update(self._layer_options(kind, opts_cell))
-            return Layer(kind=kind.key, stride=row_stride, line=number, name=name, declared_input=declared, **fields)
+            own = fields.pop("own_options", ())
+            layer = Layer(kind=kind.key, stride=row_stride, line=number, name=name, declared_input=declared, **fields)
+            if own:
+                self.own_options[id(layer)] = dict(own)
+            return layer
         args = kind.parse(filter_cell) if isinstance(kind, BlockKind) else self._user_args(kind, filter_cell)
         if isinstance(kind, _UserBlock) and len(used_at) >= MAX_NESTING:
             raise RuleError(f"blocks are used inside blocks more than {MAX_NESTING} deep (a block that uses itself?)")
@@ -492,7 +497,10 @@ class _Parser:
                 option_items.append(item)
         if kind.options_key:
             base = self.header.options[kind.options_key] or Options()
-            fields["options"] = replace(base, **_option_fields(option_items, "in the Options cell"))
+            own = _option_fields(option_items, "in the Options cell")
+            fields["options"] = replace(base, **own)
+            if own:
+                fields["own_options"] = tuple(sorted(own.items(), key=lambda kv: kv[0]))
         elif option_items:
             raise RuleError(f"a {kind.label} row has no bias, batch norm or activation to set "
                             f"(got {', '.join(option_items)})")
@@ -643,7 +651,7 @@ def _weighted(node: Node) -> bool:
     return isinstance(node, Layer) and node.options is not None and not REGISTRY[node.kind].merge
 
 
-def _mark_classifier(children: list[Node], header: _Header) -> list[Node]:
+def _mark_classifier(children: list[Node], header: _Header, own: dict[int, dict]) -> list[Node]:
     """The row that produces the classes gets the classifier options, and α leaves it alone.
 
     It is the last conv or FC of the main table when the spec says how many classes there
@@ -659,7 +667,7 @@ def _mark_classifier(children: list[Node], header: _Header) -> list[Node]:
     if last.out_channels is None or not (header.classes is not None or last.kind == "fc" or softmax_after):
         return children
     kind_options = header.options[REGISTRY[last.kind].options_key] or Options()
-    options = header.options["classifier"] or replace(kind_options, activation=None)
+    options = replace(header.options["classifier"] or replace(kind_options, activation=None), **own.get(id(last), {}))
     out = children[:i] + [replace(last, role="classifier", options=options)] + children[i + 1:]
     if header.last_conv_fixed:
         before = [j for j in weighted if j < i and children[j].kind == "conv"]

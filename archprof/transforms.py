@@ -170,7 +170,7 @@ def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
     def resize(layer: Layer) -> Layer:
         return _undeclared(layer, out_channels=classes) if layer.role == "classifier" else layer
 
-    return checked(replace(spec, root=map_leaves(spec.root, resize), classes=classes))
+    return checked(replace(spec, root=_undeclare_tree(map_leaves(spec.root, resize)), classes=classes))
 
 
 def configure(spec: ModelSpec, variant: str = "base", alpha: float = 1.0,
