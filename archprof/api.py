@@ -174,6 +174,7 @@ class Comparison:
     environment: dict | None = None
     roofline: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    checks: list = field(default_factory=list)   # the papers' claims and the invariants for these specs (validate.Check)
 
 
 def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, *, latency: bool = False,
@@ -215,8 +216,12 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
             summary = profiling.latency_summary(layers[layers["config"] == i], m)
             warnings += [f"{configs[i].label}: {w}" for w in profiling.warnings_for(summary, m.environment,
                                                                                     "raise --max-rounds")]
+    from . import validate
+
+    # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)
+    checks = validate.run(list(dict.fromkeys(s.ref for s in configs)), cross=False)
     return Comparison(configs, totals, layers, measured[0].environment if measured else None,
-                      None if roof is None else dataclasses.asdict(roof), warnings)
+                      None if roof is None else dataclasses.asdict(roof), warnings, checks)
 
 
 def compare(specs: Iterable[str] | str, alphas=None, resolutions=None, rhos=None, **kwargs) -> pd.DataFrame:

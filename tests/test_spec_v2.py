@@ -457,3 +457,23 @@ def test_measuring_a_block_spec_times_every_row_by_path():
     blocks = p.blocks.set_index("path")
     under = layers[layers["path"].str.startswith("inception3a/")]
     assert blocks.loc["inception3a", "latency_ms"] == pytest.approx(under["latency_ms"].sum())
+
+
+def test_validate_block_specs_with_honest_verdicts(run):
+    code, out, err = run("validate", str(SPECS / "mobilenet_v2_test.md"), str(SPECS / "blocks_small.md"),
+                         "--no-crosscheck", "--format", "json")
+    assert code == 0, err
+    verdicts = {(c["subject"].rsplit("/", 1)[-1], c["check"]): c for c in json.loads(out)["checks"]}
+    fixed = verdicts[("mobilenet_v2_test.md", "params scale roughly with α²")]
+    assert fixed["verdict"] == "does not hold" and "last conv" in fixed["why"]
+    assert verdicts[("blocks_small.md", "params do not change with resolution")]["verdict"] == "pass"
+
+
+def test_compare_writes_a_report_for_block_specs(run, tmp_path):
+    html = tmp_path / "r.html"
+    code, out, err = run("compare", str(SPECS / "resnet_test.md"), "mobilenet_v1", "--alpha", "1", "--resolution",
+                         "224", "--no-latency", "--html", str(html))
+    assert code == 0, err
+    assert "11,689,512" in out or "11.7 M" in out
+    page = html.read_text(encoding="utf-8")
+    assert "conv3_x\\u002funit1\\u002fshortcut\\u002fpw1" in page   # per-layer views are keyed by path (JSON-escaped)

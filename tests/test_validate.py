@@ -81,7 +81,7 @@ def test_corrupted_cost_formula_fails(run, monkeypatch, fresh_caches):
 def test_alpha_applied_to_the_classifier_fails(run, monkeypatch, fresh_caches):
     # A broken spec decoder that forgets which layer is the classifier: α then narrows the
     # classes too (0.75 → 750 classes), and the paper's params no longer match.
-    monkeypatch.setattr(parse_module, "_mark_classifier", lambda layers, header: layers)
+    monkeypatch.setattr(parse_module, "_mark_classifier", lambda layers, header, own: layers)
     monkeypatch.setattr(parse_module, "_check_classes", lambda *a: None)
     code, out, _ = run("validate", "mobilenet_v1", "--no-crosscheck")
     assert code == 1
