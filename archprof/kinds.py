@@ -425,3 +425,27 @@ for _how, _label, _group in (("add", "Add", "Add (residual)"), ("concat", "Conca
         infer=_add_infer if _how == "add" else _concat_infer, cost=_no_cost, build=_merge_builder(_how),
         describe=_merge_describe(_how), name_prefix=lambda l, h=_how: h, group=lambda l, g=_group: g,
         merge=True))
+
+# -- local response normalisation (AlexNet, GoogLeNet): no weights, no mult-adds ---------
+
+_LRN = re.compile(r"^\s*(?:size\s*)?([0-9]{1,4})\s*$", re.IGNORECASE)
+
+
+def _lrn_parse(cell: str) -> dict:
+    m = _LRN.match(cell)
+    if not m:
+        raise RuleError("an LRN's filter shape is its window across channels, 'size 5'")
+    return {"kernel": (grammar.whole_number(m.group(1), "the LRN size"), 1)}
+
+
+def _lrn_build(layer: Layer, s: Shape, o: Shape):
+    from torch import nn
+
+    # Caffe's defaults for AlexNet and GoogLeNet: α = 1e-4, β = 0.75, k = 1
+    return nn.LocalResponseNorm(layer.kernel[0], alpha=1e-4, beta=0.75, k=1.0)
+
+
+register(LayerKind(
+    key="lrn", label="LRN", type_names=("lrn", "local response norm", "local response normalization"),
+    filter_syntax="size N", parse=_lrn_parse, infer=lambda l, s: s, cost=_no_cost, build=_lrn_build,
+    describe=lambda l, s: f"size {l.kernel[0]}", name_prefix=lambda l: "lrn", group=lambda l: "LRN"))

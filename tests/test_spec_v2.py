@@ -98,10 +98,10 @@ def test_residual_rows_basic_and_bottleneck_with_projection():
 
 def test_published_totals_of_block_networks():
     # torchvision mobilenet_v2() and resnet18(), as REFERENCE.md gives them
-    v2 = archprof.profile(str(SPECS / "mobilenet_v2_test.md"))
+    v2 = archprof.profile("mobilenet_v2")
     assert v2.totals["params"] == 3_504_872
     assert round(v2.totals["mult_adds"] / 1e6, 1) == 300.8
-    r18 = archprof.profile(str(SPECS / "resnet_test.md"))
+    r18 = archprof.profile("resnet18")
     assert r18.totals["params"] == 11_689_512
     assert round(r18.totals["mult_adds"] / 1e9, 1) == 1.8
     # paths carry the Name column
@@ -122,7 +122,7 @@ def test_make_divisible():
     # the official MobileNetV2 release table (1001 classes, conv + FC weights): 0.35 → 1.66 M, 1.4 → 6.06 M
     (0.35, None, 1.66), (1.4, None, 6.06), (1.0, 3_504_872, 3.47)])
 def test_mobilenet_v2_width_rule_and_fixed_last_conv(alpha, params, paper_params):
-    s = configure(load(str(SPECS / "mobilenet_v2_test.md")), alpha=alpha, classes=1001 if params is None else None)
+    s = configure(load("mobilenet_v2"), alpha=alpha, classes=1001 if params is None else None)
     t = costs.totals(costs.count(s))
     if params:
         assert t["params"] == params
@@ -351,7 +351,7 @@ def test_liveness_of_a_chain_is_v1s_figure():
 
 # -- builder and cross-check --------------------------------------------------------------------------
 
-BLOCK_SPECS = [str(SPECS / n) for n in ("blocks_small.md", "mobilenet_v2_test.md", "resnet_test.md")]
+BLOCK_SPECS = [str(SPECS / "blocks_small.md"), "mobilenet_v2", "resnet18"]
 
 
 @pytest.mark.parametrize("variant", ["base", "standard"])
@@ -359,7 +359,7 @@ BLOCK_SPECS = [str(SPECS / n) for n in ("blocks_small.md", "mobilenet_v2_test.md
 @pytest.mark.parametrize("path", BLOCK_SPECS)
 def test_block_specs_match_torch_and_fvcore_row_by_row(path, alpha, resolution, variant):
     base = load(path)
-    if variant == "standard" and path.endswith("resnet_test.md"):
+    if variant == "standard" and path == "resnet18":
         pytest.skip("ResNet has no depthwise conv")
     s = configure(base, variant, alpha, resolution)
     analytic = costs.count(s)
@@ -387,7 +387,7 @@ def test_named_modules_are_the_rows_and_forward_merges():
 
 
 def test_standard_variant_merges_pairs_inside_blocks():
-    s = configure(load(str(SPECS / "mobilenet_v2_test.md")), "standard")
+    s = configure(load("mobilenet_v2"), "standard")
     paths = costs.count(s)["path"].tolist()
     assert "bottleneck3/unit1/conv2" in paths and not any("dw" in p for p in paths)
 
@@ -460,18 +460,18 @@ def test_measuring_a_block_spec_times_every_row_by_path():
 
 
 def test_validate_block_specs_with_honest_verdicts(run):
-    code, out, err = run("validate", str(SPECS / "mobilenet_v2_test.md"), str(SPECS / "blocks_small.md"),
+    code, out, err = run("validate", "mobilenet_v2", str(SPECS / "blocks_small.md"),
                          "--no-crosscheck", "--format", "json")
     assert code == 0, err
     verdicts = {(c["subject"].rsplit("/", 1)[-1], c["check"]): c for c in json.loads(out)["checks"]}
-    fixed = verdicts[("mobilenet_v2_test.md", "params scale roughly with α²")]
+    fixed = verdicts[("mobilenet_v2", "params scale roughly with α²")]
     assert fixed["verdict"] == "does not hold" and "last conv" in fixed["why"]
     assert verdicts[("blocks_small.md", "params do not change with resolution")]["verdict"] == "pass"
 
 
 def test_compare_writes_a_report_for_block_specs(run, tmp_path):
     html = tmp_path / "r.html"
-    code, out, err = run("compare", str(SPECS / "resnet_test.md"), "mobilenet_v1", "--alpha", "1", "--resolution",
+    code, out, err = run("compare", "resnet18", "mobilenet_v1", "--alpha", "1", "--resolution",
                          "224", "--no-latency", "--html", str(html))
     assert code == 0, err
     assert "11,689,512" in out or "11.7 M" in out
