@@ -177,17 +177,23 @@ def cmd_list(args) -> int:
     from rich.text import Text
 
     from .catalog import builtin_names, load
+    from .costs import count, totals
 
     table = Table(title="built-in specs", header_style="bold")
-    for col in ("spec", "name", "input (H × W × C)", "classes", "default α", "default resolution", "rows"):
-        table.add_column(col)
+    for col in ("spec", "name", "citation", "input (H × W × C)", "classes", "params", "mult-adds",
+                "default α", "default resolution"):
+        table.add_column(col, justify="right" if col in ("params", "mult-adds", "classes") else "left",
+                         no_wrap=col in ("spec", "params", "mult-adds"))
     for name in builtin_names():
         s = load(name)
+        t = totals(count(s))
         c, h, w = s.input_shape
-        table.add_row(name, Text(s.name), f"{h} × {w} × {c}", str(s.classes), ", ".join(f"{a:g}" for a in s.alphas),
-                      ", ".join(map(str, s.resolutions)), str(len(s.layers)))
+        table.add_row(name, Text(s.name), Text(s.citation), f"{h} × {w} × {c}", str(s.classes), f"{t['params']:,}",
+                      f"{t['mult_adds'] / 1e6:,.1f} M", ", ".join(f"{a:g}" for a in s.alphas),
+                      ", ".join(map(str, s.resolutions)))
     _console().print(table)
-    _console().print("Append ':standard' to a spec with depthwise separable convs for its standard-conv equivalent.")
+    _console().print("params and mult-adds at the spec's own input, α = 1. Append ':standard' to a spec with "
+                     "depthwise separable convs for its standard-conv equivalent.")
     return 0
 
 

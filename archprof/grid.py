@@ -74,7 +74,19 @@ def layer_frame(specs: list[ModelSpec], counted: list[pd.DataFrame], measured=No
 TOTALS_COLUMNS = ["config", "model", "ref", "name", "variant", "alpha", "resolution", "dtype", "batch", "label", "params", "paper_params",
                   "mult_adds", "weight_bytes", "activation_bytes", "peak_activation_bytes", "latency_ms",
                   "latency_iqr_ms", "latency_p90_ms", "latency_min_ms", "latency_samples", "per_layer_sum_ms",
-                  "reported_top1"]
+                  "reported_top1", "citation", "pareto", "pareto_latency"]
+
+
+def pareto_front(cost, accuracy) -> list[bool]:
+    """Which points no other point beats: as cheap or cheaper and as accurate or more, and not the same point.
+
+    Points without an accuracy (NaN or None) are never on the front.
+    """
+    points = list(zip(cost, accuracy))
+    known = [(c, a) for c, a in points if a is not None and a == a and c is not None and c == c]
+    return [a is not None and a == a and c is not None and c == c
+            and not any(oc <= c and oa >= a and (oc, oa) != (c, a) for oc, oa in known)
+            for c, a in points]
 
 
 def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) -> pd.DataFrame:
@@ -89,7 +101,8 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
                **{k: t[k] for k in ("params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes",
                                     "peak_activation_bytes")},
                "latency_ms": None, "latency_iqr_ms": None, "latency_p90_ms": None, "latency_min_ms": None,
-               "latency_samples": None, "per_layer_sum_ms": None, "reported_top1": spec.reported()}
+               "latency_samples": None, "per_layer_sum_ms": None, "reported_top1": spec.reported(),
+               "citation": spec.citation}
         if measured:
             s = latency_summary(mine, measured[i])
             e = s["end_to_end"]
@@ -97,6 +110,9 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
                        latency_min_ms=e["min_ms"], latency_samples=e["n"], per_layer_sum_ms=s["per_layer_sum_ms"])
         rows.append(row)
     frame = pd.DataFrame(rows, columns=TOTALS_COLUMNS)
+    # the accuracy/cost trade-off: reported top-1 against mult-adds, and against latency when measured
+    frame["pareto"] = pareto_front(frame["mult_adds"], frame["reported_top1"])
+    frame["pareto_latency"] = pareto_front(frame["latency_ms"], frame["reported_top1"]) if measured else False
     first = frame.iloc[0]
     for col in ("mult_adds", "params", "peak_activation_bytes", "latency_ms"):
         base = first[col]

@@ -94,7 +94,7 @@ def test_spec_file_path_is_accepted(run, tmp_path):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["profile", "mobilenet_v2"], ["unknown spec 'mobilenet_v2'", "mobilenet_v1"]),
+    (["profile", "resnet152"], ["unknown spec 'resnet152'", "mobilenet_v1"]),
     (["profile", "mobilenet_v1", "--alpha", "0"], ["α must be a number greater than 0"]),
     (["profile", "mobilenet_v1", "--alpha", "-1"], ["α must be a number greater than 0"]),
     (["profile", "vgg16", "--resolution", "16"], ["does not fit", "collapses", "row 18"]),

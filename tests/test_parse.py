@@ -15,10 +15,6 @@ from conftest import HEADER, spec_from
 SPECS = Path(__file__).parent / "specs"
 
 
-def test_builtins_are_listed():
-    assert builtin_names() == ["mobilenet_v1", "mobilenet_v1_shallow", "vgg16"]
-
-
 def test_mobilenet_header_and_rows():
     spec = load("mobilenet_v1")
     assert spec.name == "MobileNetV1" and spec.classes == 1000 and spec.input_shape == (3, 224, 224)
@@ -179,7 +175,7 @@ def test_malformed_files(text, words):
         assert w in str(e.value), str(e.value)
 
 
-def test_unknown_header_key_is_prose_but_duplicates_are_errors():
+def test_duplicate_header_keys_are_errors():
     err = _error(ROWS + "| Conv / s1 | 3 × 3 × 3 × 10 | |", header=HEADER + "- classes: 10\n")
     assert "'classes' is given twice" in str(err)
 

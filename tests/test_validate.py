@@ -93,5 +93,5 @@ def test_alpha_applied_to_the_classifier_fails(run, monkeypatch, fresh_caches):
 
 
 def test_validate_unknown_spec_is_one_line(run):
-    code, out, err = run("validate", "resnet50")
-    assert code == 2 and "unknown spec 'resnet50'" in err and len(err.splitlines()) == 1
+    code, out, err = run("validate", "resnet152")
+    assert code == 2 and "unknown spec 'resnet152'" in err and len(err.splitlines()) == 1

@@ -196,20 +196,36 @@ def _scatter_section(configs: pd.DataFrame, measured: bool, n: list[int]) -> str
         parts.append(_fig_html(fig, f"fig{n[0]}"))
     reported = configs[configs["reported_top1"].notna()]
     if len(reported):
-        fig = go.Figure()
-        for ref, g in reported.groupby("ref", sort=False):
-            fig.add_trace(go.Scatter(x=g["mult_adds"] / 1e6, y=g["reported_top1"], mode="markers+text",
-                                     name=E(ref), marker=dict(size=11, color=colors[ref]),
-                                     text=[E(l) for l in g["label"]], textposition="top center",
-                                     hovertemplate="%{text}<br>%{x:,.1f} M mult-adds<br>top-1 %{y:.1f} % "
-                                                   "(reported by the paper)<extra></extra>"))
-        fig.update_layout(title="ImageNet top-1 as reported by the paper, against mult-adds counted here",
-                          xaxis_title="mult-adds (M)", yaxis_title="top-1 (%), reported by the paper",
-                          xaxis_type="log", height=460)
-        n[0] += 1
-        parts.append(_fig_html(fig, f"fig{n[0]}"))
-        parts.append("<p class='note'>Accuracies are the paper's reported ImageNet top-1 (Howard et al. 2017, "
-                     "Tables 4–9), not measured by archprof; mult-adds are archprof's counts.</p>")
+        planes = [("mult_adds", 1e6, "mult-adds (M)", "pareto", "%{x:,.1f} M mult-adds")]
+        if measured:
+            planes.append(("latency_ms", 1.0, "latency (ms, median, measured here)", "pareto_latency", "%{x:.3f} ms"))
+        for col, scale, axis, front_col, hover in planes:
+            fig = go.Figure()
+            for ref, g in reported.groupby("ref", sort=False):
+                fig.add_trace(go.Scatter(x=g[col] / scale, y=g["reported_top1"], mode="markers+text",
+                                         name=E(ref), marker=dict(size=11, color=colors[ref]),
+                                         text=[E(l) for l in g["label"]], textposition="top center",
+                                         hovertemplate="%{text}<br>" + hover + "<br>top-1 %{y:.1f} % "
+                                                       "(reported)<extra></extra>"))
+            front = reported[reported[front_col].astype(bool)].sort_values(col)
+            fig.add_trace(go.Scatter(x=front[col] / scale, y=front["reported_top1"], mode="lines+markers",
+                                     name="Pareto front", line=dict(color="#1d2330", dash="dot", width=1.5),
+                                     marker=dict(size=16, symbol="circle-open", color="#1d2330"),
+                                     hoverinfo="skip"))
+            fig.update_layout(title=f"ImageNet top-1 as reported, against {axis.split(' (')[0]} "
+                                    f"(dotted: the Pareto front)", xaxis_title=axis,
+                              yaxis_title="top-1 (%), as reported", xaxis_type="log", height=480)
+            n[0] += 1
+            parts.append(_fig_html(fig, f"fig{n[0]}"))
+            names = ", ".join(E(l) for l in front["label"])
+            parts.append(f"<p class='note'>Pareto front ({E(axis.split(' (')[0])}): {names} — no other "
+                         f"configuration is both cheaper and more accurate.</p>")
+        sources = reported.drop_duplicates("ref")[["name", "citation"]]
+        cited = "".join(f"<li>{E(r.name)}: {E(r.citation) or 'no citation in its spec'}</li>"
+                        for r in sources.itertuples())
+        parts.append("<p class='note'>Accuracies are the ImageNet top-1 reported in each spec's header (its paper "
+                     "or official release), not measured by archprof; mult-adds are archprof's counts. "
+                     f"Sources:</p><ul class='note'>{cited}</ul>")
     return "".join(parts) or "<p class='note'>Nothing measured and no reported accuracy in this comparison.</p>"
 
 

@@ -184,9 +184,9 @@ def spec_table(spec: ModelSpec) -> Group:
     head.add_row("default grid", f"α ∈ {{{', '.join(f'{a:g}' for a in spec.alphas)}}} × resolution ∈ "
                                  f"{{{', '.join(str(r) for r in spec.resolutions)}}}")
     table = Table(header_style="bold")
-    for name, opts in (("#", {"justify": "right"}), ("layer", {}), ("line", {"justify": "right"}),
-                       ("type / stride", {}), ("filter shape", {}), ("input size", {}), ("output", {}),
-                       ("after it", {})):
+    for name, opts in (("#", {"justify": "right"}), ("layer", {"no_wrap": True}), ("line", {"justify": "right"}),
+                       ("type / stride", {}), ("filter shape", {"no_wrap": True}), ("input size", {}),
+                       ("output", {"no_wrap": True}), ("after it", {})):
         table.add_column(name, **opts)
     for r in resolve_tree(spec):
         name = INDENT * r.depth + r.name
