@@ -128,8 +128,8 @@ def _bottleneck_parse(cell: str) -> dict:
     args = grammar.arguments(cell, ("t", "c", "n"), "a bottleneck row (t, c, n; the stride s in the Type column)",
                              required=2)
     t = grammar.decimal(args["t"], "the expansion factor t")
-    if not 0 < t <= 1000:
-        raise RuleError(f"the expansion factor t must be greater than 0 and at most 1000, got {t:g}")
+    if not 1 <= t <= 1000:
+        raise RuleError(f"the expansion factor t must be at least 1 (an expansion) and at most 1000, got {t:g}")
     n = grammar.whole_number(args.get("n", "1"), "the repeat count n")
     if n > MAX_UNITS:
         raise RuleError(f"the repeat count n must be at most {MAX_UNITS:,}, got {n:,}")
@@ -162,7 +162,7 @@ register_block(BlockKind(
 
 # -- ResNet's residual blocks (basic and bottleneck) --------------------------------------
 
-_BRACKETS = re.compile(r"^\s*\[([^\[\]]{1,400})\]\s*(?:[×xX]\s*([0-9]{1,6}))?\s*$")
+_BRACKETS = re.compile(r"^\s*\[([^\[\]]{1,400})\]\s*(?:[×xX]\s*([0-9]{1,20}))?\s*$")
 
 
 def _residual_parse(cell: str) -> dict:

@@ -93,7 +93,10 @@ _KEYS = ("name", "citation", "input", "classes", "conv", "fc", "classifier", "al
 _BLOCK_KEYS = ("merge", "after merge")
 _COLUMNS = {"type": "Type / Stride", "filter": "Filter Shape", "input": "Input Size", "options": "Options",
             "name": "Name", "branch": "Branch"}
-_RESERVED_ARGS = ("in", "stride")
+# Words of the grammar a block parameter may not be called, since parameters are replaced by their values in cells.
+_RESERVED_ARGS = ("in", "stride", "x", "dw", "pool", "pad", "p", "size", "bias", "no", "batch", "norm", "bn",
+                  "batchnorm", "without", "scale", "relu", "relu6", "linear", "activation", "padding", "same",
+                  "valid", "k", "groups", "group", "ceil", "mode", "classifier", "identity")
 
 
 def parse_spec(text: str, path: str, key: str) -> ModelSpec:
@@ -116,8 +119,6 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
         raise SpecError(path, doc.table[0], lines[doc.table[0] - 1],
                         "no input size: give '- input: H × W × C' above the table or an Input Size column")
     children, _ = p.expand(items, input_shape, depth=0)
-    if sum(1 for _ in leaves(Block("seq", tuple(children)))) > MAX_ROWS:
-        raise SpecError(path, doc.table[0], lines[doc.table[0] - 1], f"the table expands to more than {MAX_ROWS:,} rows")
     children = _mark_classifier(children, header, p.own_options)
     root = Block("seq", tuple(children))
     spec = ModelSpec(
@@ -363,6 +364,7 @@ class _Parser:
     def __init__(self, path: str, lines: list[str], header: _Header):
         self.path, self.lines, self.header = path, lines, header
         self.user: dict[str, _UserBlock] = {}
+        self.expanded = 0                          # rows made so far (see _spend)
         self.own_options: dict[int, dict] = {}   # id(layer) -> what its Options cell set (it beats the classifier default)
 
     def fail(self, line: int, message: str, used_at: tuple[int, ...] = ()) -> SpecError:
@@ -450,6 +452,12 @@ class _Parser:
             used_at: tuple[int, ...]):
         if stride is not None:
             type_cell = _STRIDE_WORD.sub(f"/ s{stride}", type_cell)
+        elif _STRIDE_WORD.search(type_cell):
+            raise RuleError("'/ stride' is the stride of the row that uses a block: it is written in a block's "
+                            "table, not in the main table (write '/ s1', '/ s2')")
+        if _fold(type_cell).split("/")[0].strip() == "identity":
+            raise RuleError("'Identity' is an empty branch of a block with a Branch column (a residual "
+                            "shortcut); it is not a row of a sequence")
         m = _TYPE_STRIDE.match(type_cell)
         if not m:
             raise RuleError("the Type / Stride cell must read like 'Conv dw / s1'")
@@ -459,7 +467,8 @@ class _Parser:
             known = type_names() + sorted(self.user)
             raise RuleError(f"unknown layer type {word!r}; known types: {', '.join(known)}")
         row_stride = grammar.whole_number(stride_text, "the stride")
-        filter_cell = _bind(cells["filter"], bindings)
+        filter_cell = (_bind(cells["filter"], bindings) if isinstance(kind, LayerKind) or "[" in cells["filter"]
+                       else _bind_values(cells["filter"], bindings))
         opts_cell = _bind(cells.get("options", ""), bindings)
         name = cells.get("name", "").strip()
         if name and not _NAME.match(name):
@@ -518,15 +527,15 @@ class _Parser:
         key = s.name.lower()
         if s.table is None:
             raise SpecError(self.path, s.line, self.lines[s.line - 1], f"block '{s.name}' has no table")
-        if key in self.user or kind_for_type(key):
+        if key in self.user or kind_for_type(key) or key == "identity":
             raise SpecError(self.path, s.line, self.lines[s.line - 1],
                             f"a block called '{s.name}' exists already (a built-in type or another block)")
         params = tuple(p.strip() for p in s.params.split(",")) if s.params.strip() else ()
         for p in params:
             if not _NAME.match(p) or p.lower() in _RESERVED_ARGS or params.count(p) > 1:
                 raise SpecError(self.path, s.line, self.lines[s.line - 1],
-                                f"block parameters are distinct names (letters, digits, _), not 'in' or 'stride'; "
-                                f"got {p!r}")
+                                f"block parameters are distinct names (letters, digits, _) that are not words of the "
+                                f"spec grammar (in, stride, x, dw, pool, relu, padding, …); got {p!r}")
         head = _Header(s.header, self.path, _BLOCK_KEYS, f"block '{s.name}' (its keys: merge, after merge)")
         raw = self._raw_rows(s.table, s.name)
         branched = "branch" in raw[0][1]
@@ -564,7 +573,10 @@ class _Parser:
                          line=use.line, name=use.name, declared_input=use.declared_input)
         branches: dict[str, list] = {}
         for number, cells in block.rows:
-            branches.setdefault(cells["branch"].strip() or "?", []).append((number, cells))
+            if not cells["branch"].strip():
+                raise self.fail(number, f"block {block.name}: every row names its branch in the Branch column",
+                                used_at)
+            branches.setdefault(cells["branch"].strip(), []).append((number, cells))
         children = []
         for label, raw in branches.items():
             if not _NAME.match(label):
@@ -585,6 +597,12 @@ class _Parser:
 
     # -- expansion: block rows into blocks, with the shape that reaches them --
 
+    def _spend(self, rows: int, item) -> None:
+        """Count expanded rows as they are made, so a runaway expansion stops at once, at its row."""
+        self.expanded += rows
+        if self.expanded > MAX_ROWS:
+            raise self.fail(item.line, f"the spec expands to more than {MAX_ROWS:,} rows", item.used_at)
+
     def expand(self, items: list, shape, depth: int) -> tuple[list[Node], tuple]:
         nodes: list[Node] = []
         last_line = None
@@ -598,15 +616,25 @@ class _Parser:
                         node = item.kind.expand(item.args, BlockContext(shape, item.stride, conv, item.line))
                     except RuleError as e:
                         raise self.fail(item.line, str(e), item.used_at) from None
-                    node = replace(node, name=item.name, declared_input=item.declared_input)
+                    # every row of the expansion is the block row's, for errors and `show`
+                    node = replace(_with_line(node, item.line), name=item.name, declared_input=item.declared_input)
+                    self._spend(sum(1 for _ in leaves(node)), item)
             else:
                 node = item
+                self._spend(1, item)
             try:
                 shape, last_line = output_shape(node, shape, last_line)
             except ShapeError as e:
                 raise self.error_at(e.layer, str(e)) from None
             nodes.append(node)
         return nodes, shape
+
+
+def _with_line(node: Node, line: int | None) -> Node:
+    if isinstance(node, Layer):
+        return node if node.line is not None else replace(node, line=line)
+    return replace(node, line=node.line if node.line is not None else line,
+                   children=tuple(_with_line(c, line) for c in node.children))
 
 
 def _takes(kind: LayerKind, option: str) -> None:
@@ -620,6 +648,17 @@ def _bind(cell: str, bindings: dict) -> str:
     for name, value in bindings.items():
         cell = re.sub(rf"\b{re.escape(name)}\b", str(value), cell)
     return cell
+
+
+def _bind_values(cell: str, bindings: dict) -> str:
+    """A block row's arguments inside a block: a parameter stands for a value, never for an argument's name
+    (``c c`` passes this block's ``c`` as the used block's ``c``)."""
+    items = []
+    for item in cell.split(","):
+        head, _, last = item.strip().rpartition(" ")
+        value = bindings.get(last)
+        items.append(f"{head} {value}".strip() if value is not None else item.strip())
+    return ", ".join(items) if cell.strip() else cell
 
 
 def _describe_args(args: dict) -> str:

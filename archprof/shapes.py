@@ -20,9 +20,9 @@ from .spec import Block, Layer, ModelSpec, Node, ResolvedLayer, Shape
 class ShapeError(RuleError):
     """A row whose input or output shape is impossible; ``layer`` says which row."""
 
-    def __init__(self, message: str, layer: Node, index: int):
+    def __init__(self, message: str, layer: Node, index: int, path: str = ""):
         super().__init__(message)
-        self.layer, self.index = layer, index
+        self.layer, self.index, self.path = layer, index, path
 
 
 def paper_shape(shape: Shape) -> str:
@@ -49,7 +49,7 @@ class _Walk:
         if node.declared_input is not None and node.declared_input != shape:
             source = f"the row at line {self.last_line} outputs" if self.last_line else "the input is"
             raise ShapeError(f"the Input Size column says {paper_shape(node.declared_input)} "
-                             f"but {source} {paper_shape(shape)}", node, self.leaves + 1)
+                             f"but {source} {paper_shape(shape)}", node, self.leaves + 1, path)
         if isinstance(node, Layer):
             return self.leaf(node, shape, (), name, path, parent, depth)
         at = len(self.rows)
@@ -77,10 +77,10 @@ class _Walk:
         try:
             out = kind.infer(layer, merged if kind.merge else shape)
         except RuleError as e:
-            raise ShapeError(str(e), layer, self.leaves) from None
+            raise ShapeError(str(e), layer, self.leaves, path) from None
         if min(out) < 1:
             raise ShapeError(f"the feature map collapses: {paper_shape(shape)} in gives "
-                             f"{paper_shape(out)} out", layer, self.leaves)
+                             f"{paper_shape(out)} out", layer, self.leaves, path)
         in_shape = merged[0] if kind.merge else shape
         self.rows.append(ResolvedLayer(self.leaves, name, layer, in_shape, out, path, parent, depth, merged))
         if layer.line is not None:

@@ -57,7 +57,9 @@ def checked(spec: ModelSpec) -> ModelSpec:
     try:
         resolve(spec)
     except ShapeError as e:
-        raise ConfigError(f"{spec.label} does not fit: row {e.index} (line {e.layer.line} of {spec.path}): {e}") from None
+        where = f"{e.path}, " if e.path else ""
+        raise ConfigError(f"{spec.label} does not fit: {where}row {e.index} (line {e.layer.line} of {spec.path}): "
+                          f"{e}") from None
     return spec
 
 
@@ -70,16 +72,16 @@ def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and 0 < alpha <= MAX_ALPHA):
         raise ConfigError(f"the width multiplier α must be a number greater than 0 and at most {MAX_ALPHA:g}, "
                           f"got {alpha!r}")
-    rows = iter(range(1, len(spec.layers) + 1))
+    rows = iter(resolve(spec))   # leaves in execution order, with their paths
 
     def scale(layer: Layer) -> Layer:
-        index = next(rows)
+        row = next(rows)
         if layer.out_channels is None or layer.role == "classifier":
             return _undeclared(layer)
         a = max(alpha, 1.0) if layer.role == "last_conv" else alpha
         out = width(layer.out_channels, a, spec.width_rule)
         if out < 1:
-            raise ConfigError(f"α = {alpha:g} leaves row {index} (line {layer.line} of {spec.path}) "
+            raise ConfigError(f"α = {alpha:g} leaves {row.path} (row {row.index}, line {layer.line} of {spec.path}) "
                               f"with {layer.out_channels} × {alpha:g} < 1 channels")
         return _undeclared(layer, out_channels=out)
 

@@ -34,7 +34,7 @@ def test_default_grids_summary_and_report(run, in_tmp):
     assert "src=\"http" not in page and "cdn.plot.ly" not in page.split("</head>")[1]  # nothing fetched
     assert "multiply-accumulates of conv and FC layers" in page   # conventions stated
     assert "Validation (the paper" in page and "Table 6" in page
-    assert "reported by the paper" in page
+    assert "ImageNet top-1 as reported" in page and "Howard et al." in page   # the source, from the spec's header
     assert html.figure_count(page) >= 5
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from archprof.catalog import builtin_names, load
+from archprof.catalog import load
 from archprof.errors import SpecError
 from archprof.parse import parse_spec
 from archprof.registry import REGISTRY, LayerKind, register

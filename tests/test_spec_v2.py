@@ -477,3 +477,42 @@ def test_compare_writes_a_report_for_block_specs(run, tmp_path):
     assert "11,689,512" in out or "11.7 M" in out
     page = html.read_text(encoding="utf-8")
     assert "conv3_x\\u002funit1\\u002fshortcut\\u002fpw1" in page   # per-layer views are keyed by path (JSON-escaped)
+
+
+# -- found by a hostile try of the CLI (each was a wrong line, a confusing message or a runaway) -------------
+
+
+@pytest.mark.parametrize("table, line, words", [
+    # an even kernel grows the main branch: the add names the block row's line, not line 1
+    ("| Residual / s1 | [2 × 2, 16; 2 × 2, 16] × 1 |", 6, ["an add needs branches of one shape"]),
+    ("| Bottleneck / s1 | 0.5, 16, 1 |", 6, ["t must be at least 1"]),
+    ("| Conv / stride | 3 × 3 × 16 × 16 |", 6, ["written in a block's table"]),
+    ("| Identity / s1 | |", 6, ["empty branch"]),
+    ("| Residual / s1 | [3 × 3, 16] × 1000000 |", 6, ["at most 1,000"]),
+    # 1,000 × 1,000 residual units: refused at its row as soon as the budget is spent, not after minutes
+    ("| 1000× { Residual / s1 } | [3 × 3, 16; 3 × 3, 16] × 1000 |", 6, ["more than 10,000 rows"]),
+])
+def test_block_errors_name_the_right_line(table, line, words):
+    with pytest.raises(SpecError) as e:
+        spec(table)
+    assert e.value.line == line, str(e.value)
+    for w in words:
+        assert w in str(e.value), str(e.value)
+
+
+def test_alpha_errors_inside_blocks_name_the_path_and_line():
+    s = load(str(SPECS / "blocks_small.md"))
+    with pytest.raises(ConfigError) as e:
+        configure(s, alpha=0.2)
+    msg = str(e.value)
+    assert "line None" not in msg and "inception3a/b3/pw1" in msg and "line 16 of" in msg   # the Inception row
+
+
+def test_block_parameters_are_not_grammar_words_and_pass_on_by_name():
+    with pytest.raises(SpecError, match="not words of the spec grammar"):
+        spec("| u / s1 | 16 |", blocks="## Block: u(relu)\n\n| Type / Stride | Filter Shape | Options |\n|---|---|---|\n"
+                                        "| Conv / s1 | 3 × 3 × in × relu | relu |\n")
+    outer = UNIT + ("\n## Block: outer(c)\n\n| Type / Stride | Filter Shape |\n|---|---|\n"
+                    "| unit / stride | c c |\n")
+    rows = by_path(spec("| outer / s2 | 24 |", blocks=outer))
+    assert rows.loc["outer1/unit1/main/conv1", "out_c"] == 24 and rows.loc["outer1/unit1/main/conv1", "stride"] == 2
