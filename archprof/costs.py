@@ -105,26 +105,36 @@ def block_rows(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
     Same columns as the leaf rows, plus ``is_block``; the configuration columns are those
     of ``layers``. Shapes are the block's input and output.
     """
+    import numpy as np
+
     tree = resolve_tree(spec)
+    # every leaf row counts towards each of its ancestors: one pass over the rows, not one per block
+    under: dict[str, list[int]] = {}
+    for i, path in enumerate(layers["path"]):
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            under.setdefault("/".join(parts[:depth]), []).append(i)
+    summed = {col: layers[col].to_numpy() for col in SUMMED + ["live_bytes"]}
+    latency = layers["latency_ms"].to_numpy(dtype=float)
     first = layers.iloc[0] if len(layers) else None
     rows = []
     for r in tree:
         if not r.is_block:
             continue
-        under = layers[layers["path"].str.startswith(r.path + "/")]
+        idx = np.asarray(under.get(r.path, []), dtype=int)
         c, h, w = r.in_shape
         oc, oh, ow = r.out_shape
         block: Block = r.layer
+        lat = latency[idx]
         row = {col: first[col] for col in CONFIG_COLUMNS} if first is not None else {}
         row.update({
             "index": r.index, "path": r.path, "name": r.name, "parent": r.parent, "depth": r.depth,
             "kind": block.kind, "group": "", "role": "", "filter": block.describe or _branch_label(block),
             "stride": None, "line": block.line, "kernel": None, "groups": None, "padding": None,
             "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
-            **{col: int(under[col].sum()) for col in SUMMED},
-            "input_bytes": None, "live_bytes": int(under["live_bytes"].max()) if len(under) else 0,
-            "latency_ms": float(under["latency_ms"].sum()) if len(under) and under["latency_ms"].notna().any()
-            else float("nan"),
+            **{col: int(summed[col][idx].sum()) for col in SUMMED},
+            "input_bytes": None, "live_bytes": int(summed["live_bytes"][idx].max()) if len(idx) else 0,
+            "latency_ms": float(np.nansum(lat)) if len(idx) and not np.isnan(lat).all() else float("nan"),
         })
         rows.append(row)
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
