@@ -149,7 +149,7 @@ def _bottleneck_expand(a: dict, ctx: BlockContext) -> Block:
             Layer(kind="conv_dw", kernel=(3, 3), stride=stride, options=o), _conv(1, a["c"], _linear(o))]
         if stride == 1 and cin == a["c"]:
             units.append(Block("add", (Block("seq", tuple(main), name="main"), Block("seq", (), name="shortcut"),
-                                       _merge("add")), kind="bottleneck"))
+                                       _merge("add")), kind="bottleneck", fallback="drop"))
         else:
             units.append(Block("seq", tuple(main), kind="bottleneck"))
         cin = a["c"]
@@ -203,7 +203,8 @@ def _residual_expand(a: dict, ctx: BlockContext) -> Block:
                      for i, (k, c) in enumerate(convs))
         shortcut = (_conv(1, out, _linear(o), stride),) if stride != 1 or cin != out else ()
         units.append(Block("add", (Block("seq", main, name="main"), Block("seq", shortcut, name="shortcut"),
-                                   _merge("add", o.activation)), kind="residual"))
+                                   _merge("add", o.activation)), kind="residual",
+                           fallback=None if shortcut else "project"))
         cin = out
     return _units("residual", units, ctx, _residual_describe(a))
 

@@ -85,6 +85,10 @@ class Block:
     describe: str = ""                      # the row as the paper prints it
     line: int | None = None
     declared_input: Shape | None = None
+    # What an add block does where its identity shortcut no longer matches its main branch (α leaves the
+    # network's input channels alone): "drop" the add (MobileNetV2) or "project" the shortcut with a 1 × 1
+    # conv (ResNet) — the decision torchvision makes from the channels it builds with.
+    fallback: str | None = None
 
     @property
     def branches(self) -> tuple["Node", ...]:

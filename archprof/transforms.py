@@ -86,7 +86,39 @@ def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
         return _undeclared(layer, out_channels=out)
 
     root = _undeclare_tree(map_leaves(spec.root, scale))
+    try:
+        root = _settle_shortcuts(root, spec.input_shape)[0]
+    except ShapeError:
+        pass  # the unsettled tree does not fit either: checked() says where
     return checked(replace(spec, root=root, alpha=spec.alpha * alpha))
+
+
+def _settle_shortcuts(node: Node, shape):
+    """``node`` with every identity shortcut that no longer matches its main branch settled by the block's
+    ``fallback`` (only α can cause it: the network's input channels do not scale), and its output shape."""
+    from .shapes import output_shape
+    from .spec import leaves
+
+    if isinstance(node, Layer):
+        return node, output_shape(node, shape)[0]
+    if node.merge == "seq":
+        children = []
+        for child in node.children:
+            child, shape = _settle_shortcuts(child, shape)
+            children.append(child)
+        return replace(node, children=tuple(children)), shape
+    main = node.branches[0]
+    out = output_shape(main, shape)[0]
+    if node.fallback is None or out == shape:
+        return node, output_shape(node, shape)[0]
+    if node.fallback == "drop":
+        node = replace(main, kind=node.kind, name=node.name, line=node.line, describe=node.describe)
+    else:  # "project": a 1 × 1 conv with the main branch's last options (linear, batch norm) to its width
+        last = list(leaves(main))[-1]
+        projection = Layer(kind="conv", kernel=(1, 1), out_channels=out[0], options=last.options, line=node.line)
+        node = replace(node, children=(main, replace(node.children[1], children=(projection,)), node.children[-1]),
+                       fallback=None)
+    return node, output_shape(node, shape)[0]
 
 
 MAX_RESOLUTION = 100_000

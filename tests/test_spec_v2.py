@@ -516,3 +516,22 @@ def test_block_parameters_are_not_grammar_words_and_pass_on_by_name():
                     "| unit / stride | c c |\n")
     rows = by_path(spec("| outer / s2 | 24 |", blocks=outer))
     assert rows.loc["outer1/unit1/main/conv1", "out_c"] == 24 and rows.loc["outer1/unit1/main/conv1", "stride"] == 2
+
+
+def test_alpha_settles_identity_shortcuts_as_torchvision_would():
+    # The network's input channels do not scale, so at α = 0.5 a first block with an identity shortcut
+    # (16 in, 16 → 8 out) no longer matches: ResNet projects it (1 × 1 conv + BN), MobileNetV2 drops the add,
+    # as torchvision decides from the channels it builds with.
+    res = configure(spec("| Residual / s1 | [3 × 3, 16; 3 × 3, 16] × 2 |",
+                         header="- input: 8 × 8 × 16\n- conv: batch norm, relu, no bias\n"), alpha=0.5)
+    rows = by_path(res)
+    assert rows.loc["residual1/unit1/shortcut/pw1", "params"] == 16 * 8 + 2 * 8       # projection 16 → 8, BN
+    assert "residual1/unit2/shortcut/pw1" not in rows.index                           # 8 → 8: identity again
+    v2 = configure(spec("| Bottleneck / s1 | 6, 16, 2 |", header="- input: 8 × 8 × 16\n- conv: batch norm, relu6, "
+                        "no bias\n- width rounding: make_divisible(c·α, 8)\n"), alpha=0.5)
+    paths = costs.count(v2)["path"].tolist()
+    assert "bottleneck1/unit1/pw1" in paths and "bottleneck1/unit1/add" not in paths  # no residual: 16 in, 8 out
+    assert "bottleneck1/unit2/add" in paths
+    for s in (res, v2):
+        traced = crosscheck(s)
+        assert traced["params"].tolist() == costs.count(s)["params"].tolist()
