@@ -31,7 +31,7 @@ nav a{margin-right:16px;color:#1f5fbf;text-decoration:none;font-size:14px}
 main{padding:8px 32px 40px;max-width:1400px}
 section{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:16px 20px;margin:18px 0}
 h2{margin:0 0 8px;font-size:19px} h3{font-size:15px;margin:16px 0 6px}
-p.note{color:#555d6e;font-size:13px;margin:4px 0 10px}
+p.note{color:#555d6e;font-size:13px;margin:4px 0 10px} ul.sources{color:#555d6e;font-size:13px;margin:0 0 10px}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 10px}
 th,td{border-bottom:1px solid #e4e7ec;padding:4px 10px;text-align:right;white-space:nowrap}
 th{background:#f0f2f5;font-weight:600} td.l,th.l{text-align:left}
@@ -201,8 +201,10 @@ def _scatter_section(configs: pd.DataFrame, measured: bool, n: list[int]) -> str
             planes.append(("latency_ms", 1.0, "latency (ms, median, measured here)", "pareto_latency", "%{x:.3f} ms"))
         for col, scale, axis, front_col, hover in planes:
             fig = go.Figure()
+            crowded = len(reported) > 12   # many configurations: labels on hover only, but for single ones
             for ref, g in reported.groupby("ref", sort=False):
-                fig.add_trace(go.Scatter(x=g[col] / scale, y=g["reported_top1"], mode="markers+text",
+                fig.add_trace(go.Scatter(x=g[col] / scale, y=g["reported_top1"],
+                                         mode="markers" if crowded and len(g) > 1 else "markers+text",
                                          name=E(ref), marker=dict(size=11, color=colors[ref]),
                                          text=[E(l) for l in g["label"]], textposition="top center",
                                          hovertemplate="%{text}<br>" + hover + "<br>top-1 %{y:.1f} % "
@@ -225,7 +227,7 @@ def _scatter_section(configs: pd.DataFrame, measured: bool, n: list[int]) -> str
                         for r in sources.itertuples())
         parts.append("<p class='note'>Accuracies are the ImageNet top-1 reported in each spec's header (its paper "
                      "or official release), not measured by archprof; mult-adds are archprof's counts. "
-                     f"Sources:</p><ul class='note'>{cited}</ul>")
+                     f"Sources:</p><ul class='sources'>{cited}</ul>")
     return "".join(parts) or "<p class='note'>Nothing measured and no reported accuracy in this comparison.</p>"
 
 
