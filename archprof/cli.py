@@ -215,7 +215,6 @@ def _measure_kwargs(args) -> dict:
 
 def cmd_profile(args) -> int:
     from .api import profile
-    from .report import export
 
     result = profile(args.spec, args.alpha, args.resolution, rho=args.rho, classes=args.classes,
                      min_run_time=args.min_run_time, isolated=not args.no_isolated, **_measure_kwargs(args))

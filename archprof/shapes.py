@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from . import blocks, kinds  # noqa: F401  (registers the kinds)
 from .registry import REGISTRY, RuleError
-from .spec import Block, Layer, ModelSpec, Node, ResolvedLayer, Shape
+from .spec import Layer, ModelSpec, Node, ResolvedLayer, Shape
 
 
 class ShapeError(RuleError):

@@ -8,7 +8,6 @@ are really alive).
 import json
 
 import pytest
-import torch
 
 import archprof
 from archprof import costs
