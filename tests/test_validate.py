@@ -34,6 +34,12 @@ def test_validate_all_builtins_passes(run):
     # the cross-check built every configuration of the default grids
     cross = [c for c in checks if c["section"] == "cross-check" and c["subject"] == "mobilenet_v1"]
     assert len(cross) == 3 and all(c["expected"].startswith("16 configurations") for c in cross)
+    # the comparators too, MobileNetV2 over the release table's 6 α × 5 resolutions, and its standard variant
+    for ref, n in (("mobilenet_v2", 30), ("mobilenet_v2:standard", 30), ("googlenet", 1), ("resnet50", 1),
+                   ("alexnet", 1), ("squeezenet1_0", 1), ("squeezenet1_1", 1), ("resnet18", 1)):
+        cross = [c for c in checks if c["section"] == "cross-check" and c["subject"] == ref]
+        assert len(cross) == 3 and all(c["expected"].startswith(f"{n} configuration") for c in cross), ref
+        assert all(c["verdict"] == "pass" for c in cross), ref
 
 
 def test_paper_errata_are_notes_with_the_computed_value():

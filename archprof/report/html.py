@@ -115,7 +115,7 @@ def _grid_section(configs: pd.DataFrame, measured: bool, n: list[int]) -> str:
             table.columns = [f"{r} px" for r in table.columns]
             fmt = "{:,.3f}" if col == "latency_ms" else "{:,.1f}"
             shown = table.apply(lambda s: s.map(lambda v: "—" if units.missing(v) else fmt.format(v)))
-            parts.append(f"<p class='note'>{E(title)}: rows α, columns resolution (the paper's Tables 6–7)</p>"
+            parts.append(f"<p class='note'>{E(title)}: rows α, columns resolution</p>"
                          + _table(shown.reset_index(names=""), left={""}))
             fig.add_trace(go.Heatmap(z=pivot.values, x=[f"{r}" for r in pivot.columns],
                                      y=[f"α {a:g}" for a in pivot.index], colorscale="Viridis",
@@ -287,14 +287,14 @@ def render(configs: pd.DataFrame, layers: pd.DataFrame, *, title: str, environme
         ("summary", "Summary", "<p class='note'>" + E(CONVENTIONS) + " Latency: median of end-to-end forward "
          "passes (eval, inference mode), measured in interleaved, shuffled rounds.</p>"
          + _table(summary_frame(configs, measured), left={"model"})),
-        ("grids", "Width and resolution (Tables 6–7)", _grid_section(configs, measured, n)),
+        ("grids", "Width and resolution", _grid_section(configs, measured, n)),
         ("layers", "Per layer", _layers_section(configs, layers, measured, n)),
-        ("kinds", "By layer type (Table 2)", _kind_section(configs, layers, measured, n)),
+        ("kinds", "By layer type", _kind_section(configs, layers, measured, n)),
         ("tradeoff", "Latency, accuracy and mult-adds", _scatter_section(configs, measured, n)),
     ]
     if measured and roof:
         sections.append(("roofline", "Roofline", _roofline_section(configs, layers, roof, n)))
-    sections.append(("validation", "Validation (the paper's claims)", _validation_section(checks)))
+    sections.append(("validation", "Validation (the papers' claims)", _validation_section(checks)))
     env_html = "<p class='note'>Counts only: latency was not measured (--no-latency).</p>"
     if environment:
         env_html = _table(pd.DataFrame({"": list(environment), "value": [str(v) for v in environment.values()]}),
