@@ -168,7 +168,7 @@ register(LayerKind(
     parse=_conv_parse, infer=_conv_infer, cost=_conv_cost, build=_conv_build, describe=_conv_describe,
     name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv", options_key="conv",
     group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}", groups=lambda l, s: l.groups, pads=_conv_pads,
-    row_options=frozenset({"padding", "groups"})))
+    row_options=frozenset({"padding", "groups"}), strided=True))
 
 # -- depthwise convolution (one filter per input channel, groups = C) ----------------
 
@@ -206,7 +206,7 @@ register(LayerKind(
     parse=_dw_parse, infer=_dw_infer, cost=_dw_cost, build=_dw_build,
     describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} dw",
     name_prefix=lambda l: "dw", options_key="conv", group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}",
-    groups=lambda l, s: s[0], pads=_conv_pads, row_options=frozenset({"padding"})))
+    groups=lambda l, s: s[0], pads=_conv_pads, row_options=frozenset({"padding"}), strided=True))
 
 # -- pooling (global when the window equals the input it was written for) -------------
 
@@ -271,7 +271,7 @@ for _key, _label, _names, _local, _adaptive, _prefix, _pad in (
         key=_key, label=_label, type_names=_names, filter_syntax="Pool K × K",
         parse=_pool_parse, infer=_pool_infer, cost=_no_cost, build=_pool_builder(_local, _adaptive, _pad),
         describe=_pool_describe, name_prefix=lambda l, p=_prefix: p, settle=_pool_settle,
-        group=lambda l: "Pooling", pads=_pool_pads, row_options=frozenset({"padding", "ceil mode"})))
+        group=lambda l: "Pooling", pads=_pool_pads, row_options=frozenset({"padding", "ceil mode"}), strided=True))
 
 # -- fully connected (flattens its input, as VGG's first FC does) -------------------
 

@@ -118,7 +118,7 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     if input_shape is None:
         raise SpecError(path, doc.table[0], lines[doc.table[0] - 1],
                         "no input size: give '- input: H × W × C' above the table or an Input Size column")
-    children, _ = p.expand(items, input_shape, depth=0)
+    children, _ = p.expand(items, input_shape)
     children = _mark_classifier(children, header, p.own_options)
     root = Block("seq", tuple(children))
     spec = ModelSpec(
@@ -171,7 +171,8 @@ def _split(lines: list[str], path: str) -> _Doc:
             if is_row:
                 if section.table is not None and not previous_row:
                     raise SpecError(path, number, line, f"a second table in block '{section.name}': a block has one")
-                section.table = (section.table or []) + [number]
+                section.table = section.table if section.table is not None else []
+                section.table.append(number)
             elif section.table is not None:
                 section = None      # the block's table has ended
             elif m := _HEADER.match(line):
@@ -192,7 +193,8 @@ def _split(lines: list[str], path: str) -> _Doc:
             if main_ended or (doc.table is not None and not previous_row):
                 raise SpecError(path, number, line, "a second table: a spec has one layer table "
                                                     "(and one per '## Block: name(args)' section)")
-            doc.table = (doc.table or []) + [number]
+            doc.table = doc.table if doc.table is not None else []
+            doc.table.append(number)
         elif doc.table is None:
             if doc.title is None and (m := _TITLE.match(line)):
                 doc.title = m.group(1)
@@ -280,11 +282,15 @@ def _alphas(value: str) -> tuple[float, ...]:
 
 def _option_fields(items: list[str], what: str) -> dict:
     fields: dict = {}
+    said: dict = {}   # field -> the word that set it, to name a contradiction
     for item in items:
         word = " ".join(item.lower().split())
         if word not in _OPTION_WORDS:
             raise RuleError(f"unknown option {item!r} {what}; expected some of: {', '.join(sorted(_OPTION_WORDS))}")
-        fields.update(_OPTION_WORDS[word])
+        for name, value in _OPTION_WORDS[word].items():
+            if name in fields and fields[name] != value:
+                raise RuleError(f"'{said[name]}' and '{item}' contradict each other {what}")
+            fields[name], said[name] = value, item
     return fields
 
 
@@ -467,6 +473,8 @@ class _Parser:
             known = type_names() + sorted(self.user)
             raise RuleError(f"unknown layer type {word!r}; known types: {', '.join(known)}")
         row_stride = grammar.whole_number(stride_text, "the stride")
+        if isinstance(kind, LayerKind) and row_stride != 1 and not kind.strided:
+            raise RuleError(f"a {kind.label} row has no stride (it would be ignored); write '{kind.label} / s1'")
         filter_cell = (_bind(cells["filter"], bindings) if isinstance(kind, LayerKind) or "[" in cells["filter"]
                        else _bind_values(cells["filter"], bindings))
         opts_cell = _bind(cells.get("options", ""), bindings)
@@ -494,6 +502,8 @@ class _Parser:
             word = " ".join(item.lower().split())
             if m := _PADDING.match(word):
                 _takes(kind, "padding")
+                if "padding" in fields:
+                    raise RuleError(f"the padding is given twice in the Options cell ({item!r})")
                 v = m.group(1)
                 fields["padding"] = int(v) if v.isdigit() else ("half" if "//" in v else v)
             elif m := _GROUPS.match(word):
@@ -568,7 +578,7 @@ class _Parser:
         used_at = use.used_at + (use.line,)
         if block.merge == "seq":
             items = self.rows(block.rows, use.args, use.stride, used_at)
-            children, _ = self.expand(items, shape, len(used_at))
+            children, _ = self.expand(items, shape)
             return Block("seq", tuple(children), kind=block.name, describe=_describe_args(use.args),
                          line=use.line, name=use.name, declared_input=use.declared_input)
         branches: dict[str, list] = {}
@@ -588,7 +598,7 @@ class _Parser:
                 children.append(Block("seq", (), name=label))
                 continue
             items = self.rows(raw, use.args, use.stride, used_at)
-            nodes, _ = self.expand(items, shape, len(used_at))
+            nodes, _ = self.expand(items, shape)
             children.append(Block("seq", tuple(nodes), name=label))
         merge = Layer(kind=block.merge, options=Options(bias=False, batch_norm=False, activation=block.activation),
                       line=use.line, name=block.merge)
@@ -603,7 +613,7 @@ class _Parser:
         if self.expanded > MAX_ROWS:
             raise self.fail(item.line, f"the spec expands to more than {MAX_ROWS:,} rows", item.used_at)
 
-    def expand(self, items: list, shape, depth: int) -> tuple[list[Node], tuple]:
+    def expand(self, items: list, shape) -> tuple[list[Node], tuple]:
         nodes: list[Node] = []
         last_line = None
         for item in items:

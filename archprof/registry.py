@@ -58,6 +58,7 @@ class LayerKind:
     settle: Callable[["Layer", "Shape"], "Layer"] | None = None  # once, at parse time, with the real input
     groups: Callable[["Layer", "Shape"], int] = lambda layer, s: 1   # conv groups, for the results
     pads: Callable[["Layer", "Shape"], tuple] = lambda layer, s: (0, 0, 0, 0)  # top, bottom, left, right
+    strided: bool = False             # whether the Type column's stride means anything (convs, pools)
     row_options: frozenset = frozenset()  # what a row's Options cell may set besides the options: "padding", "groups", "ceil mode"
     merge: bool = False               # a merge of branches (add, concat): ``infer``/``cost`` get a tuple of input shapes
 

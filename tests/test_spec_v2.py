@@ -535,3 +535,20 @@ def test_alpha_settles_identity_shortcuts_as_torchvision_would():
     for s in (res, v2):
         traced = crosscheck(s)
         assert traced["params"].tolist() == costs.count(s)["params"].tolist()
+
+
+@pytest.mark.parametrize("table, words", [
+    ("| Type / Stride | Filter Shape | Options |\n|---|---|---|\n| Conv / s1 | 1 × 1 × 16 × 8 | bn, no bn |",
+     ["'bn' and 'no bn' contradict"]),
+    ("| Type / Stride | Filter Shape | Options |\n|---|---|---|\n| Conv / s1 | 1 × 1 × 16 × 8 | relu, linear |",
+     ["'relu' and 'linear' contradict"]),
+    ("| Type / Stride | Filter Shape | Options |\n|---|---|---|\n| Conv / s1 | 3 × 3 × 16 × 8 | padding 1, padding valid |",
+     ["padding is given twice"]),
+    ("| Type / Stride | Filter Shape |\n|---|---|\n| FC / s2 | 1024 × 10 |", ["FC row has no stride"]),
+])
+def test_contradictions_and_meaningless_strides_are_errors(table, words):
+    with pytest.raises(SpecError) as e:
+        parse_spec("- input: 8 × 8 × 16\n\n" + table, "c.md", "c")
+    assert e.value.line == 5
+    for w in words:
+        assert w in str(e.value), str(e.value)
