@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import costs, grid, profiling
 from .errors import ConfigError
-from .spec import ModelSpec
+from .spec import ModelSpec, ModuleModel
 
 
 class _NoProgress:
@@ -42,14 +42,19 @@ class _NoProgress:
 Progress = Callable[[int, str], object]   # (total steps, description) -> context manager with .advance(label)
 
 
-def configuration(spec: str | ModelSpec, alpha: float = 1.0, resolution: int | None = None,
-                  rho: float | None = None, classes: int | None = None) -> ModelSpec:
-    """The configured spec: a built-in name, a spec file path (either with ``:standard``) or a ModelSpec."""
+def configuration(spec, alpha: float = 1.0, resolution: int | None = None,
+                  rho: float | None = None, classes: int | None = None, input_shape=None):
+    """The configured spec: a built-in name, a spec file path (either with ``:standard``) or a ModelSpec —
+    or a user's own model: ``"FILE.py:NAME"`` or an ``nn.Module``, counted on ``input_shape``."""
     from .catalog import load, split_ref
     from .transforms import configure, rho_to_resolution
 
     if resolution is not None and rho is not None:
         raise ConfigError("give the resolution or ρ, not both")
+    if _is_module(spec):
+        return _module_configuration(spec, alpha, resolution, rho, classes, input_shape)
+    if input_shape is not None:
+        raise ConfigError("--input-shape is for model files (FILE.py:NAME); a spec takes --resolution or --rho")
     if isinstance(spec, ModelSpec):
         base, variant = spec, "base"
     elif isinstance(spec, str):
@@ -60,6 +65,32 @@ def configuration(spec: str | ModelSpec, alpha: float = 1.0, resolution: int | N
     if rho is not None:
         resolution = rho_to_resolution(base, rho)
     return configure(base, variant, alpha, resolution, classes)
+
+
+def _is_module(spec) -> bool:
+    from .modelfile import is_model_ref
+
+    if is_model_ref(spec):
+        return True
+    nn = __import__("sys").modules.get("torch.nn")
+    return nn is not None and isinstance(spec, nn.Module)
+
+
+def _module_configuration(spec, alpha, resolution, rho, classes, input_shape):
+    from . import modelfile
+
+    if alpha != 1.0 or rho is not None or classes is not None:
+        what = "--alpha" if alpha != 1.0 else "--rho" if rho is not None else "--classes"
+        raise ConfigError(f"{what} transforms a spec; a model file is profiled as it is written")
+    shape = tuple(modelfile.parse_input_shape(input_shape) if isinstance(input_shape, str)
+                  else input_shape or modelfile.DEFAULT_INPUT)
+    if resolution is not None:
+        if len(shape) != 3:
+            raise ConfigError("--resolution needs an image input (C × H × W); give --input-shape instead")
+        shape = (shape[0], resolution, resolution)
+    if isinstance(spec, str):
+        return modelfile.load(spec, shape)
+    return modelfile.module_model(spec, shape)
 
 
 @dataclass
@@ -84,6 +115,7 @@ class Profile:
         s = self.spec
         return {"model": s.ref, "name": s.name, "variant": s.variant, "alpha": float(s.alpha),
                 "resolution": int(s.resolution), "classes": int(s.classes), "label": s.label,
+                "input_shape": list(getattr(s, "input_dims", ()) or s.input_shape),
                 "dtype": str(self.layers["dtype"].iloc[0]), "batch": int(self.layers["batch"].iloc[0])}
 
     @property
@@ -125,19 +157,21 @@ class Profile:
                 f"{len(self.layers)} rows{latency}>")
 
 
-def profile(spec: str | ModelSpec, alpha: float = 1.0, resolution: int | None = None, *, rho: float | None = None,
-            classes: int | None = None, latency: bool = False, dtype: str = "float32", batch: int = 1,
+def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: float | None = None,
+            classes: int | None = None, input_shape=None, latency: bool = False, dtype: str = "float32", batch: int = 1,
             threads: int = 1, device: str = "cpu", channels_last: bool = False, min_run_time: float = 1.0,
             isolated: bool = True, max_memory: int | None = None, backend: str = "torch",
             progress: Progress = _NoProgress) -> Profile:
     """Count ``spec`` in one configuration and, with ``latency=True``, measure it.
 
     ``spec`` is a built-in name (``"mobilenet_v1"``), a spec file path, either with
-    ``":standard"``, or a ModelSpec. Counting alone is pure arithmetic and instant.
+    ``":standard"``, or a ModelSpec — or your own model, ``"my_net.py:MyNet"`` or an
+    ``nn.Module``, counted at the op level on ``input_shape`` (default (3, 224, 224)).
+    Counting a spec alone is pure arithmetic and instant.
     """
     from .measure import MeasureOptions
 
-    config = configuration(spec, alpha, resolution, rho, classes)
+    config = configuration(spec, alpha, resolution, rho, classes, input_shape)
     _check_dtype(dtype)
     opts = MeasureOptions(threads=threads, batch=batch, device=device, dtype=dtype, channels_last=channels_last,
                           min_run_time=min_run_time, max_run_time=max(2.0, min_run_time), isolated=isolated,
@@ -156,7 +190,10 @@ def profile(spec: str | ModelSpec, alpha: float = 1.0, resolution: int | None = 
             roof = roofline(opts.threads, opts.device, opts.dtype)
             bar.advance("roofline")
     layers = profiling.attach(layers, measured, roof)
-    return Profile(config, layers, profiling.extras(layers, measured, roof))
+    extras = profiling.extras(layers, measured, roof)
+    if isinstance(config, ModuleModel):
+        extras["uncounted"] = dict(config.uncounted)
+    return Profile(config, layers, extras)
 
 
 def _check_dtype(dtype: str) -> None:
@@ -177,7 +214,8 @@ class Comparison:
     checks: list = field(default_factory=list)   # the papers' claims and the invariants for these specs (validate.Check)
 
 
-def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, *, latency: bool = False,
+def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, *, input_shape=None,
+                latency: bool = False,
                 dtype: str = "float32", batch: int = 1, threads: int = 1, device: str = "cpu",
                 channels_last: bool = False, max_rounds: int = 8, max_memory: int | None = None,
                 backend: str = "torch", progress: Progress = _NoProgress) -> Comparison:
@@ -187,7 +225,7 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
     refs = list(specs)
     if resolutions and rhos:
         raise ConfigError("give resolutions or ρ values, not both")
-    configs = grid.configurations(refs, alphas, resolutions, rhos)
+    configs = grid.configurations(refs, alphas, resolutions, rhos, input_shape)
     _check_dtype(dtype)
     opts = MeasureOptions(threads=threads, batch=batch, device=device, dtype=dtype, channels_last=channels_last,
                           isolated=False, memory=False, max_memory=max_memory).check()
@@ -219,7 +257,8 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
     from . import validate
 
     # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)
-    checks = validate.run(list(dict.fromkeys(s.ref for s in configs)), cross=False)
+    checks = validate.run(list(dict.fromkeys(s.ref for s in configs if isinstance(s, ModelSpec))), cross=False) \
+        if any(isinstance(s, ModelSpec) for s in configs) else []
     return Comparison(configs, totals, layers, measured[0].environment if measured else None,
                       None if roof is None else dataclasses.asdict(roof), warnings, checks)
 

@@ -15,7 +15,7 @@ from . import __version__
 DTYPES = ("float32", "float16", "bfloat16", "float64")  # the keys of costs.DTYPE_BYTES (not imported: pandas is slow)
 EXIT_CODES = """exit codes:
   0    success
-  1    validation failure (archprof validate: a check FAILED)
+  1    validation failure (archprof validate: a check FAILED), or (archprof diff) A and B differ
   2    usage or input error (bad option, unknown spec, malformed spec file, unwritable output)
   130  interrupted (Ctrl-C)
 """
@@ -41,7 +41,8 @@ class _Parser(argparse.ArgumentParser):
 def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", metavar="SPEC",
                    help="a built-in spec (see 'archprof list') or a path to a spec file; "
-                        "append ':standard' for its standard-convolution equivalent, e.g. mobilenet_v1:standard")
+                        "append ':standard' for its standard-convolution equivalent, e.g. mobilenet_v1:standard; "
+                        "or your own model, FILE.py:NAME (Python code that runs: only files you trust)")
     p.add_argument("--alpha", type=float, default=1.0, metavar="A",
                    help="width multiplier α: every channel count but the image's and the classes' "
                         "becomes int(c·α) (default 1)")
@@ -51,6 +52,8 @@ def _config_args(p: argparse.ArgumentParser) -> None:
                       help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)")
     p.add_argument("--classes", type=int, metavar="N",
                    help="replace the classifier's width (the last conv/FC) with N classes (default: the spec's)")
+    p.add_argument("--input-shape", metavar="CxHxW",
+                   help="the input of a model file (FILE.py:NAME), without the batch (default 3x224x224)")
 
 
 def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
@@ -134,12 +137,33 @@ def build_parser() -> argparse.ArgumentParser:
     grid_size = compare.add_mutually_exclusive_group()
     grid_size.add_argument("--resolution", metavar="LIST", help="resolutions in pixels, comma-separated")
     grid_size.add_argument("--rho", metavar="LIST", help="resolution multipliers, comma-separated (224·ρ for a 224 spec)")
+    compare.add_argument("--input-shape", metavar="CxHxW",
+                         help="the input of the model files (FILE.py:NAME) compared, without the batch (default 3x224x224)")
     compare.add_argument("--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)")
     compare.add_argument("--csv", metavar="PATH", help="also write every layer row and configuration total as CSV")
     compare.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
     compare.add_argument("--dtype", choices=DTYPES, default="float32",
                          help="element type of weights and activations (default float32)")
     _measure_args(compare, grid=True)
+
+    diff = sub.add_parser(
+        "diff", help="explain why two networks' counts differ, row by row",
+        description="Align A and B row by row — each a spec (SPEC, SPEC@α or SPEC@α,RESOLUTION, e.g. "
+                    "mobilenet_v1@0.5,160) or your own model (FILE.py:NAME, Python code that runs: only files you "
+                    "trust) — and print, for every row that differs and in total, the difference in params, "
+                    "mult-adds and output shape with its reason: a bias, a batch norm (or its scale), an "
+                    "activation, a stride or padding, the channels (with the rounding rule that gives them), the "
+                    "classes, a row missing or extra. The differences add up to the total. Exits 0 when A and B "
+                    "agree, 1 when they differ.",
+        epilog=EXIT_CODES.replace("validation failure (archprof validate: a check FAILED)",
+                                  "validation failure, or (diff) A and B differ")
+               + "\nexamples:\n  archprof diff mobilenet_v1 my_mobilenet.py:MobileNet\n"
+                 "  archprof diff mobilenet_v1@0.35 mobilenet_v2@0.35 --format json")
+    diff.add_argument("a", metavar="A", help="the reference: a spec (SPEC[@α[,R]]) or FILE.py:NAME")
+    diff.add_argument("b", metavar="B", help="the one to explain: a spec or FILE.py:NAME")
+    diff.add_argument("--input-shape", metavar="CxHxW", help="the input of model files (default 3x224x224)")
+    diff.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
+    diff.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
     validate = sub.add_parser(
         "validate", help="check the paper's claims and archprof's own consistency",
@@ -161,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure(args):
     from .api import configuration
 
-    return configuration(args.spec, args.alpha, args.resolution, args.rho, args.classes)
+    return configuration(args.spec, args.alpha, args.resolution, args.rho, args.classes, args.input_shape)
 
 
 def _console(stderr: bool = False):
@@ -198,8 +222,12 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from .errors import ConfigError
+    from .modelfile import is_model_ref
     from .report.terminal import spec_table
 
+    if is_model_ref(args.spec):
+        raise ConfigError(f"show prints a spec's table; {args.spec} is a model file (use 'archprof profile')")
     _console().print(spec_table(_configure(args)))
     return 0
 
@@ -217,6 +245,7 @@ def cmd_profile(args) -> int:
     from .api import profile
 
     result = profile(args.spec, args.alpha, args.resolution, rho=args.rho, classes=args.classes,
+                     input_shape=args.input_shape,
                      min_run_time=args.min_run_time, isolated=not args.no_isolated, **_measure_kwargs(args))
     for warning in result.warnings:
         print(f"archprof: warning: {warning}", file=sys.stderr)
@@ -255,7 +284,8 @@ def cmd_compare(args) -> int:
     for path in (html_path, args.csv, args.json):  # refused before anything is measured
         if path:
             check_writable(path)
-    result = run_compare(args.specs, alphas, resolutions, rhos, max_rounds=args.max_rounds, **_measure_kwargs(args))
+    result = run_compare(args.specs, alphas, resolutions, rhos, input_shape=args.input_shape,
+                         max_rounds=args.max_rounds, **_measure_kwargs(args))
     configs, layers, checks = result.configs, result.layers, result.checks
     title = "archprof: " + " vs ".join(args.specs)
     page = html.render(configs, layers, title=title, environment=result.environment, roof=result.roofline,
@@ -336,8 +366,20 @@ def cmd_validate(args) -> int:
     return 1 if validate.failed(checks) else 0
 
 
+def cmd_diff(args) -> int:
+    from .diff import diff, side
+    from .report import export, terminal
+
+    result = diff(side(args.a, args.input_shape), side(args.b, args.input_shape))
+    if args.format == "json":
+        _emit(export.to_json(result.as_dict()), args.output)
+    else:
+        _show(terminal.diff_table(result), args.output)
+    return 0 if result.agree else 1
+
+
 COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile, "compare": cmd_compare,
-            "validate": cmd_validate}
+            "validate": cmd_validate, "diff": cmd_diff}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,8 @@ printed with every output, see ``CONVENTIONS``):
 - ``mult_adds``: multiply-accumulates of conv and FC layers only (the paper's convention).
 - ``params``: every learnable parameter torch holds (weights, biases, BN γ/β);
   ``paper_params``: conv and FC weights only (the paper's Tables 2–9);
-  ``non_trainable_params``: BN running mean and variance (Keras's non-trainable params).
+  ``non_trainable_params``: BN running mean and variance and frozen parameters (Keras's
+  non-trainable params); ``frozen_params``: parameters that do not require grad.
 - ``weight_bytes``: params and buffers (BN running statistics in the dtype, plus BN's
   int64 ``num_batches_tracked``); ``activation_bytes``: the row's output tensor;
   ``live_bytes``: every tensor alive while the row runs (see ``memory.py``);
@@ -23,7 +24,7 @@ import pandas as pd
 from .memory import live_bytes
 from .registry import REGISTRY
 from .shapes import resolve_tree
-from .spec import Block, ModelSpec
+from .spec import Block, ModelSpec, ModuleModel
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 INT64_BYTES = 8
@@ -33,10 +34,11 @@ LAYER_COLUMNS = CONFIG_COLUMNS + [
     "index", "path", "name", "parent", "depth", "kind", "group", "role", "filter", "stride", "line",
     "kernel", "groups", "padding",
     "in_c", "in_h", "in_w", "out_c", "out_h", "out_w",
-    "params", "paper_params", "non_trainable_params", "mult_adds", "weight_bytes", "input_bytes",
+    "params", "paper_params", "non_trainable_params", "frozen_params", "mult_adds", "weight_bytes", "input_bytes",
     "activation_bytes", "live_bytes", "latency_ms",
 ]
-SUMMED = ["params", "paper_params", "non_trainable_params", "mult_adds", "weight_bytes", "activation_bytes"]
+SUMMED = ["params", "paper_params", "non_trainable_params", "frozen_params", "mult_adds", "weight_bytes",
+          "activation_bytes"]
 
 CONVENTIONS = (
     "mult-adds: multiply-accumulates of conv and FC layers (bias, BN, ReLU, pooling, softmax, adds not counted); "
@@ -66,7 +68,7 @@ def _row_dict(spec: ModelSpec, r, dtype: str, batch: int) -> dict:
         "groups": kind.groups(layer, r.in_shape), "padding": list(kind.pads(layer, r.in_shape)),
         "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
         "params": cost.params, "paper_params": cost.paper_params, "non_trainable_params": cost.float_buffers,
-        "mult_adds": cost.mult_adds,
+        "frozen_params": 0, "mult_adds": cost.mult_adds,
         "weight_bytes": (cost.params + cost.float_buffers) * size + cost.int64_buffers * INT64_BYTES,
         "input_bytes": sum(x[0] * x[1] * x[2] for x in shapes_in) * size * batch,
         "activation_bytes": oc * oh * ow * size * batch,
@@ -74,8 +76,17 @@ def _row_dict(spec: ModelSpec, r, dtype: str, batch: int) -> dict:
     }
 
 
-def count(spec: ModelSpec, dtype: str = "float32", batch: int = 1) -> pd.DataFrame:
+def tree_rows(spec) -> tuple:
+    """Every row and block of a configuration in execution order: the spec's tree, or a module's as traced."""
+    return spec.tree if isinstance(spec, ModuleModel) else resolve_tree(spec)
+
+
+def count(spec: ModelSpec | ModuleModel, dtype: str = "float32", batch: int = 1) -> pd.DataFrame:
     """One row per leaf row of ``spec`` with its exact counts; ``latency_ms`` is left empty (NaN)."""
+    if isinstance(spec, ModuleModel):
+        from .opcount import rows as module_rows
+
+        return module_rows(spec.module, spec.trace, spec.key, spec.resolution, dtype, batch)[0]
     tree = resolve_tree(spec)
     rows = [_row_dict(spec, r, dtype, batch) for r in tree if not r.is_block]
     live = live_bytes(tree, spec.input_shape, DTYPE_BYTES[dtype] * batch)
@@ -90,9 +101,9 @@ def totals(layers: pd.DataFrame) -> dict:
     out["peak_activation_bytes"] = int(layers["live_bytes"].max())
     lat = layers["latency_ms"]
     out["latency_ms"] = None if lat.isna().all() else float(lat.sum())
-    # Keras's model.summary(): BN's moving mean and variance are its non-trainable params.
-    out["total_params"] = out["params"] + out["non_trainable_params"]
-    out["trainable_params"] = out["params"]
+    # Keras's model.summary(): BN's moving mean and variance, and frozen weights, are its non-trainable params.
+    out["total_params"] = out["params"] + out["non_trainable_params"] - out["frozen_params"]
+    out["trainable_params"] = out["params"] - out["frozen_params"]
     return out
 
 
@@ -107,7 +118,7 @@ def block_rows(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
     """
     import numpy as np
 
-    tree = resolve_tree(spec)
+    tree = tree_rows(spec)
     # every leaf row counts towards each of its ancestors: one pass over the rows, not one per block
     under: dict[str, list[int]] = {}
     for i, path in enumerate(layers["path"]):
@@ -141,6 +152,8 @@ def block_rows(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _branch_label(block: Block) -> str:
+    if block.kind not in ("seq", "concat", "add"):   # a user's module or a block kind: its row says what it is
+        return ""
     if block.merge == "seq":
         return "" if block.children else "identity"
     return f"{block.merge} of {len(block.branches)} branches"
@@ -156,7 +169,7 @@ def nested(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in layers.columns if c not in blocks.columns]
     for c in extra:
         blocks[c] = float("nan")
-    order = {r.path: i for i, r in enumerate(resolve_tree(spec))}
+    order = {r.path: i for i, r in enumerate(tree_rows(spec))}
     both = pd.concat([layers.assign(is_block=False), blocks[layers.columns].assign(is_block=True)],
                      ignore_index=True) if len(blocks) else layers.assign(is_block=False)
     both = both.iloc[both["path"].map(order).argsort(kind="stable")].reset_index(drop=True)

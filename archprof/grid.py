@@ -31,11 +31,22 @@ def parse_list(text: str, kind: type, what: str) -> tuple:
     return values
 
 
-def configurations(refs: list[str], alphas=None, resolutions=None, rhos=None) -> list[ModelSpec]:
-    """Every configuration to compare, in order: spec by spec, α descending as given, then resolution."""
+def configurations(refs: list[str], alphas=None, resolutions=None, rhos=None, input_shape=None) -> list[ModelSpec]:
+    """Every configuration to compare, in order: spec by spec, α descending as given, then resolution.
+
+    A model file (``FILE.py:NAME``) is one configuration at ``input_shape`` (or at each resolution given).
+    """
+    from .modelfile import is_model_ref
+
     out = []
     seen = set()
     for ref in refs:
+        if is_model_ref(ref):
+            from .api import configuration
+
+            for r in resolutions or (None,):
+                out.append(configuration(ref, resolution=r, input_shape=input_shape))
+            continue
         name, variant = split_ref(ref)
         spec = load(name)
         a_list = alphas or spec.alphas

@@ -33,11 +33,14 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
             out[col] = np.nan
     if measured is None:
         return out
+    # a row the backend could not time on its own (a module's own ops have no module to hook) stays NaN
     per = {name: summarize(times) for name, times in measured.layer_ms.items()}
-    out["latency_ms"] = out["path"].map(lambda n: per[n]["median_ms"])
-    out["latency_iqr_ms"] = out["path"].map(lambda n: per[n]["iqr_ms"])
+    out["latency_ms"] = out["path"].map(lambda n: _or_nan(per.get(n, {}).get("median_ms")))
+    out["latency_iqr_ms"] = out["path"].map(lambda n: _or_nan(per.get(n, {}).get("iqr_ms")))
     if measured.isolated_ms:
-        out["latency_isolated_ms"] = out["path"].map(lambda n: summarize(measured.isolated_ms[n])["median_ms"])
+        out["latency_isolated_ms"] = out["path"].map(
+            lambda n: _or_nan(summarize(measured.isolated_ms[n])["median_ms"]) if n in measured.isolated_ms
+            else np.nan)
     if measured.output_bytes:
         out["measured_output_bytes"] = out["path"].map(measured.output_bytes).astype(float)
     out["achieved_gflops"] = flops / (out["latency_ms"] / 1e3) / 1e9
@@ -47,6 +50,10 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
         out["roofline_fraction"] = (out["achieved_gflops"] / out["roofline_gflops"]).where(has_work)
     out.loc[out["mult_adds"] == 0, "achieved_gflops"] = np.nan
     return out
+
+
+def _or_nan(x):
+    return np.nan if x is None else x
 
 
 def latency_summary(layers: pd.DataFrame, measured) -> dict:

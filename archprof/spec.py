@@ -204,3 +204,50 @@ class ResolvedLayer:
     def module_path(self) -> str:
         """The qualified name of its module in the built model."""
         return self.path.replace("/", ".")
+
+
+@dataclass(eq=False)
+class ModuleModel:
+    """A user's own nn.Module, profiled at the op level (``archprof profile FILE.py:NAME``).
+
+    It stands where a ModelSpec stands in results: one configuration, its input shape,
+    and the tree of its rows (module paths) as ``opcount`` recorded it.
+    """
+
+    key: str                       # how it was named: "my_net.py:MobileNet"
+    name: str                      # the module's class name
+    path: str                      # the file it came from ("" for a module passed in Python)
+    input_shape: Shape             # (C, H, W) of the input, or its sizes folded into three
+    input_dims: tuple = ()         # the input's real sizes without the batch: (3, 224, 224), (128,), …
+    module: object = field(repr=False, default=None)          # the nn.Module itself
+    trace: dict = field(repr=False, default_factory=dict)     # opcount.trace of one image in float32
+    tree: tuple = field(repr=False, default=())               # ResolvedLayer rows: blocks and leaves, in order
+    uncounted: dict = field(default_factory=dict)             # op name -> calls, for ops that do arithmetic archprof does not count
+    classes: int = 0
+    citation: str = ""
+    alphas: tuple[float, ...] = (1.0,)
+    reported_top1: tuple = ()
+    width_rule: WidthRule = WidthRule()
+    last_conv_fixed: bool = False
+    variant: str = "module"
+    alpha: float = 1.0
+    header: tuple = ()
+
+    @property
+    def resolution(self) -> int:
+        return self.input_shape[1]
+
+    @property
+    def resolutions(self) -> tuple[int, ...]:
+        return (self.resolution,)
+
+    @property
+    def ref(self) -> str:
+        return self.key
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}-{self.resolution}"
+
+    def reported(self) -> float | None:
+        return None

@@ -27,8 +27,8 @@ def count(n) -> str:
 
 
 def millions(n) -> str:
-    """Mult-adds or params in millions, as the paper prints them."""
-    return f"{n / 1e6:,.1f} M"
+    """Mult-adds or params in millions, as the paper prints them; small counts exactly (never "0.0 M")."""
+    return f"{n / 1e6:,.1f} M" if abs(n) >= 100_000 else f"{int(n):,}"
 
 
 def nbytes(n) -> str:

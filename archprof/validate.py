@@ -108,6 +108,12 @@ def run(refs: Iterable[str] | None = None, cross: bool = True,
     and ``sum(p.numel())`` (the slow part; ``advance`` is called once per configuration).
     """
     refs = list(refs) if refs else default_refs()
+    from .modelfile import is_model_ref
+
+    for ref in refs:
+        if is_model_ref(ref):
+            raise ConfigError(f"validate checks specs against the papers; {ref} is a model file (use "
+                              f"'archprof diff {ref} SPEC' to hold it against a spec)")
     for ref in refs:  # fail early, with one clear line, on a bad name
         name, variant = split_ref(ref)
         configure(load(name), variant)

@@ -18,23 +18,43 @@ class TorchEager:
     name = "torch"
 
     def prepare(self, spec, opts) -> "TorchRunner":
+        import copy
+
         import torch
 
         from ..build import build_model, example_input, row_modules
+        from ..spec import ModuleModel
 
         dtype = getattr(torch, opts.dtype)
-        model = build_model(spec).to(device=opts.device, dtype=dtype)
-        x = example_input(spec, opts.batch, opts.device).to(dtype)
-        if opts.channels_last:
+        own: dict[str, str] = {}
+        if isinstance(spec, ModuleModel):
+            # the user's module as given (a copy: measuring changes its dtype and device)
+            model = copy.deepcopy(spec.module).to(device=opts.device, dtype=dtype).eval()
+            x = torch.randn(opts.batch, *spec.input_dims, device=opts.device, dtype=dtype)
+            named = dict(model.named_modules())
+            modules = {}
+            for r in spec.tree:
+                if r.is_block:
+                    continue
+                if r.name == "forward":      # the ops a module runs itself: its time minus its children's
+                    own[r.path] = r.parent.replace("/", ".")
+                else:
+                    modules[r.path] = named[r.path.replace("/", ".")]
+        else:
+            model = build_model(spec).to(device=opts.device, dtype=dtype)
+            x = example_input(spec, opts.batch, opts.device).to(dtype)
+            modules = row_modules(model, spec)
+        if opts.channels_last and x.dim() == 4:
             model = model.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
-        return TorchRunner(model, x, row_modules(model, spec), opts.device)
+        return TorchRunner(model, x, modules, opts.device, own)
 
 
 class TorchRunner:
-    def __init__(self, model, x, modules: dict, device: str):
+    def __init__(self, model, x, modules: dict, device: str, own: dict[str, str] | None = None):
         self.model, self.x, self.modules, self.device = model, x, modules, device
-        self.rows = list(modules)
+        self.own = own or {}   # row path -> dotted name of the module whose own ops the row is
+        self.rows = list(modules) + list(self.own)
 
     def forward(self) -> None:
         self.model(self.x)
@@ -44,12 +64,27 @@ class TorchRunner:
             torch.cuda.synchronize()
 
     def per_row(self, timer, run_time: float):
-        clock = _RowClock(self.modules, self.device)
+        named = dict(self.model.named_modules())
+        timed = dict(self.modules)
+        for parent in self.own.values():   # a module's own ops: its time minus its direct children's
+            timed[f"\0{parent}"] = named[parent]
+            for child, module in named[parent].named_children():
+                timed[f"\0{parent}.{child}" if parent else f"\0{child}"] = module
+        clock = _RowClock(timed, self.device)
         try:
             hooked = timer("model(x); clock.collect()", {"model": self.model, "x": self.x, "clock": clock}, run_time)
         finally:
             clock.remove()
-        return hooked, clock.times
+        times = {path: clock.times[path] for path in self.modules}
+        for path, parent in self.own.items():
+            total = clock.times[f"\0{parent}"]
+            prefix = f"\0{parent}." if parent else "\0"
+            kids = [clock.times[k] for k in clock.times
+                    if k.startswith(prefix) and k != prefix and k[len(prefix):] and "." not in k[len(prefix):]]
+            kids = [k for k in kids if k]
+            if all(len(k) == len(total) for k in kids):   # each child ran once per pass
+                times[path] = [t - sum(k[i] for k in kids) for i, t in enumerate(total)]
+        return hooked, times
 
     def isolated(self, timer, run_time: float, tick):
         inputs = self._recorded_inputs()

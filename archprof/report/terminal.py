@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import units
-from ..costs import CONVENTIONS, nested, totals
+from ..costs import CONVENTIONS, nested, totals, tree_rows
 from ..registry import BLOCK_KINDS, REGISTRY
 from ..shapes import paper_shape, resolve_tree
 from ..spec import Block, ModelSpec
@@ -23,6 +23,8 @@ INDENT = "  "
 
 
 def _type_stride(kind: str, stride) -> str:
+    if kind not in REGISTRY and kind not in BLOCK_KINDS:   # a user's module: its class name
+        return kind if stride in (None, 1) else f"{kind} / s{stride}"
     if kind in REGISTRY:
         return f"{REGISTRY[kind].label} / s{stride}" if not REGISTRY[kind].merge else REGISTRY[kind].label
     label = BLOCK_KINDS[kind].label if kind in BLOCK_KINDS else kind
@@ -71,7 +73,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         table.add_column("FLOP/B", "", **right)
         table.add_column("GFLOP/s", "", **right)
         table.add_column("of roof", "", **right)
-    blocks = {r.path: r.layer for r in resolve_tree(spec) if r.is_block}
+    blocks = {r.path: r.layer for r in tree_rows(spec) if r.is_block}
     for r in nested(spec, layers).itertuples():
         name = INDENT * int(r.depth) + r.name
         if r.is_block:
@@ -84,8 +86,8 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
             cells += [""] * (4 if measured else 0)
             table.add_row(*cells, style="bold")
             continue
-        cells = [str(r.index), name, _type_stride(r.kind, r.stride), _compact(r.filter),
-                 _compact(paper_shape((r.out_c, r.out_h, r.out_w))), units.count(r.params),
+        shape = "—" if not r.out_c else _compact(paper_shape((r.out_c, r.out_h, r.out_w)))  # a module's own ops
+        cells = [str(r.index), name, _type_stride(r.kind, r.stride), _compact(r.filter), shape, units.count(r.params),
                  units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
                  units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
         if measured:
@@ -108,6 +110,10 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
     text.append("as Keras counts: ", "bold")
     text.append(f"total params {units.count(t['total_params'])}, trainable {units.count(t['trainable_params'])}, "
                 f"non-trainable {units.count(t['non_trainable_params'])} (batch norm's moving mean and variance)\n")
+    if extras.get("uncounted"):
+        text.append("not counted: ", "bold")
+        text.append(", ".join(f"{op} ×{n}" for op, n in extras["uncounted"].items())
+                    + " (ops that do arithmetic but are not conv/FC/matmul mult-adds, with their calls)\n")
     memory = extras.get("memory") or {}
     text.append("peak activation memory: ", "bold")
     text.append(f"{units.nbytes(t['peak_activation_bytes'])} analytic (the most bytes alive at once: a layer's "
@@ -274,3 +280,37 @@ def to_text(renderable, width: int = 200) -> str:
     buf = io.StringIO()
     Console(file=buf, width=width, color_system=None, force_terminal=False).print(renderable)
     return buf.getvalue()
+
+
+def diff_table(d) -> Group:
+    """archprof diff: the rows that differ, with their reasons, and the totals they add up to."""
+    table = Table(title=escape(f"archprof diff — A: {d.a}   B: {d.b}"), header_style="bold", box=box.SIMPLE_HEAD,
+                  show_footer=True, footer_style="bold")
+    right = {"justify": "right", "no_wrap": True}
+    table.add_column("A rows", "total")
+    table.add_column("B rows")
+    table.add_column("Δ params", f"{d.params_difference:+,}", **right)
+    table.add_column("Δ mult-adds", f"{d.mult_adds_difference:+,}", **right)
+    table.add_column("A output", no_wrap=True)
+    table.add_column("B output", no_wrap=True)
+    table.add_column("why")
+    for r in d.rows:
+        table.add_row(Text(_rows(r.a)), Text(_rows(r.b)), f"{r.params_difference:+,}", f"{r.mult_adds_difference:+,}",
+                      _shape(r.a_output_shape), _shape(r.b_output_shape), Text("; ".join(r.reasons)))
+    line = Text.assemble(
+        ("params: ", "bold"), f"{d.params_a:,} in A, {d.params_b:,} in B ({d.params_difference:+,}); ",
+        ("mult-adds: ", "bold"), f"{d.mult_adds_a:,} in A, {d.mult_adds_b:,} in B ({d.mult_adds_difference:+,}); ",
+        f"{d.matched} rows agree, {len(d.rows)} differ",
+        ("  —  A and B agree" if d.agree else "", "bold green"))
+    return Group(table, line, Text("A row is a conv, depthwise conv or FC with the batch norm, activation and other "
+                                   "rows after it; the Δ columns are B − A and add up to the totals.", style="dim"))
+
+
+def _rows(paths: list[str]) -> str:
+    if not paths:
+        return "—"
+    return paths[0] if len(paths) == 1 else f"{paths[0]} … {paths[-1]}"
+
+
+def _shape(shape) -> str:
+    return "—" if not shape else paper_shape(tuple(shape))
