@@ -256,7 +256,7 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
             "model": model_key, "variant": "module", "alpha": 1.0, "resolution": resolution, "dtype": dtype,
             "batch": batch, "path": path, "name": path.rpartition("/")[2], "parent": path.rpartition("/")[0],
             "depth": path.count("/"), "kind": kind, "group": _group(first, "Functional ops" if own else kind),
-            "role": "", "filter": (", ".join(dict.fromkeys(e.op for e in evs if e.arithmetic)) if own
+            "role": "", "filter": (", ".join(dict.fromkeys(e.op for e in evs)) if own
                                    else module.extra_repr()),
             "stride": conv["stride"][0] if conv else 1, "line": None, "kernel": conv["kernel"] if conv else None,
             "groups": conv["groups"] if conv else 1,

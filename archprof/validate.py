@@ -107,13 +107,7 @@ def run(refs: Iterable[str] | None = None, cross: bool = True,
     ``cross`` builds every configuration of each default grid and holds it against fvcore
     and ``sum(p.numel())`` (the slow part; ``advance`` is called once per configuration).
     """
-    refs = list(refs) if refs else default_refs()
-    from .modelfile import is_model_ref
-
-    for ref in refs:
-        if is_model_ref(ref):
-            raise ConfigError(f"validate checks specs against the papers; {ref} is a model file (use "
-                              f"'archprof diff {ref} SPEC' to hold it against a spec)")
+    refs = _specs_only(list(refs) if refs else default_refs())
     for ref in refs:  # fail early, with one clear line, on a bad name
         name, variant = split_ref(ref)
         configure(load(name), variant)
@@ -126,10 +120,20 @@ def run(refs: Iterable[str] | None = None, cross: bool = True,
     return checks
 
 
+def _specs_only(refs: list[str]) -> list[str]:
+    from .modelfile import is_model_ref
+
+    for ref in refs:
+        if is_model_ref(ref):
+            raise ConfigError(f"validate checks specs against the papers; {ref} is a model file (use "
+                              f"'archprof diff SPEC {ref}' to hold it against a spec)")
+    return refs
+
+
 def crosscheck_steps(refs: Iterable[str] | None = None) -> int:
     """How many configurations ``run`` builds (for a progress bar)."""
     total = 0
-    for ref in (list(refs) if refs else default_refs()):
+    for ref in _specs_only(list(refs) if refs else default_refs()):
         spec = load(split_ref(ref)[0])
         total += len(spec.alphas) * len(spec.resolutions)
     return total
