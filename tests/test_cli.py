@@ -33,8 +33,8 @@ def test_profile_json_contract(run):
     t = data["totals"]
     assert set(t) == {"params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes",
                       "peak_activation_bytes", "latency_ms",
-                      # v2: Keras's model.summary() lines
-                      "total_params", "trainable_params", "non_trainable_params"}
+                      # v2: Keras's model.summary() lines, and the frozen params they count as non-trainable
+                      "total_params", "trainable_params", "non_trainable_params", "frozen_params"}
     assert (t["params"], t["paper_params"], t["mult_adds"]) == (4_231_976, 4_209_088, 568_740_352)
     # Keras MobileNet(alpha=1.0) summary: Total 4,253,864 = trainable 4,231,976 + non-trainable 21,888,
     # the non-trainable being BN's moving mean and variance: 2 × (32 + 13·(dw C + pw C) channels) = 21,888
