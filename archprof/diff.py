@@ -145,8 +145,6 @@ def _spec_follow(u: Unit, layer: Layer, weighted: bool) -> None:
         u.bias = o.bias
         u.bn = ("scale" if o.bn_scale else "no scale") if o.batch_norm else None
         u.act = o.activation
-        if layer.kind == "fc" and u.kernel is None:
-            u.kernel = None
 
 
 def _module_follow(u: Unit, row, module, weighted: bool) -> None:

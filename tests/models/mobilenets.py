@@ -3,7 +3,6 @@
 Each name is a factory with no arguments (archprof profile tests/models/mobilenets.py:NAME).
 """
 
-import torch
 from torch import nn
 
 # (output channels of the pointwise conv, stride of the depthwise conv before it): Table 1
