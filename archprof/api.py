@@ -87,7 +87,7 @@ def _module_configuration(spec, alpha, resolution, rho, classes, input_shape):
     if resolution is not None:
         if len(shape) != 3:
             raise ConfigError("--resolution needs an image input (C × H × W); give --input-shape instead")
-        shape = (shape[0], resolution, resolution)
+        shape = modelfile.parse_input_shape(f"{shape[0]}x{resolution}x{resolution}")   # the same size limits
     if isinstance(spec, str):
         return modelfile.load(spec, shape)
     return modelfile.module_model(spec, shape)
@@ -185,7 +185,7 @@ def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: flo
         t = costs.totals(layers)
         check(f"{config.label} at batch {batch}", t["weight_bytes"], t["peak_activation_bytes"], opts.max_memory)
         steps = 5 + (len(layers) if opts.isolated else 0)
-        with progress(steps, f"measuring {config.label}") as bar:
+        with progress(steps, f"measuring {config.label}") as bar, _users_failures(config):
             measured = measure(config, opts, bar.advance, backend)
             roof = roofline(opts.threads, opts.device, opts.dtype)
             bar.advance("roofline")
@@ -194,6 +194,27 @@ def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: flo
     if isinstance(config, ModuleModel):
         extras["uncounted"] = dict(config.uncounted)
     return Profile(config, layers, extras)
+
+
+@__import__("contextlib").contextmanager
+def _users_failures(*models):
+    """While a user's own model is measured, its failures are its own: one line, not a traceback."""
+    users = [m for m in models if isinstance(m, ModuleModel)]
+    if not users:
+        yield
+        return
+    from .modelfile import user_code
+
+    try:
+        with user_code(users[0].path or users[0].key):
+            yield
+    except SystemExit as e:
+        raise ConfigError(f"{users[0].key}: the forward pass called exit({e.code}) while measuring") from None
+    except (ConfigError, KeyboardInterrupt):
+        raise
+    except Exception as e:
+        raise ConfigError(f"{', '.join(m.key for m in users)}: measuring failed: {type(e).__name__}: "
+                          f"{' '.join(str(e).split())}") from None
 
 
 def _check_dtype(dtype: str) -> None:
@@ -222,7 +243,7 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
     """Every configuration of ``specs`` over their default grids (or the α / resolution / ρ lists given)."""
     from .measure import MeasureOptions
 
-    refs = list(specs)
+    refs = list(specs)   # α and ρ lists apply to the specs; model files are profiled as written
     if resolutions and rhos:
         raise ConfigError("give resolutions or ρ values, not both")
     configs = grid.configurations(refs, alphas, resolutions, rhos, input_shape)
@@ -242,7 +263,8 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
         check(f"measuring {len(configs)} configurations at batch {batch}", sum(t["weight_bytes"] for t in sizes),
               max(t["peak_activation_bytes"] for t in sizes), opts.max_memory)
         rounds = GridOptions(max_rounds=max_rounds)
-        with progress(grid_steps(len(configs), rounds) + 1, "measuring") as bar:
+        with progress(grid_steps(len(configs), rounds) + 1, "measuring") as bar, \
+                _users_failures(*[c for c in configs if isinstance(c, ModuleModel)]):
             measured = measure_grid(configs, opts, rounds, bar.advance, backend)
             roof = roofline(opts.threads, opts.device, opts.dtype)
             bar.advance("roofline")

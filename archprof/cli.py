@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv")
     compare.add_argument("specs", nargs="+", metavar="SPEC",
                          help="built-in specs or spec files, optionally with ':standard'")
-    compare.add_argument("--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's grid)")
+    compare.add_argument("--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's grid; "
+                                                         "model files are profiled as written)")
     grid_size = compare.add_mutually_exclusive_group()
     grid_size.add_argument("--resolution", metavar="LIST", help="resolutions in pixels, comma-separated")
     grid_size.add_argument("--rho", metavar="LIST", help="resolution multipliers, comma-separated (224·ρ for a 224 spec)")

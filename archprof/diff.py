@@ -35,6 +35,7 @@ class Unit:
     out: tuple                      # (C, H, W) of the weighted row
     params: int
     mult_adds: int
+    groups: int = 1
     bias: bool | None = None        # None: not known (a module's functional code)
     bn: str | None = None           # "scale", "no scale" or None (absent)
     act: str | None = None
@@ -123,7 +124,8 @@ def units(profile) -> list[Unit]:
         if kind is not None or not out:
             out.append(Unit([], kind or "other", tuple(r.kernel) if r.kernel is not None else None,
                             int(r.stride) if kind else None, tuple(r.padding) if kind else None, int(r.in_c),
-                            (int(r.out_c), int(r.out_h), int(r.out_w)), 0, 0))
+                            (int(r.out_c), int(r.out_h), int(r.out_w)), 0, 0,
+                            groups=int(r.groups) if kind == "conv" and r.groups == r.groups else 1))
         u = out[-1]
         u.rows.append(r.path)
         u.params += int(r.params)
@@ -133,8 +135,8 @@ def units(profile) -> list[Unit]:
         elif modules:
             _module_follow(u, r, modules.get(r.path.replace("/", ".")), kind is not None)
     classifier = next((u for u in reversed(out) if u.kind in ("conv", "fc")), None)
-    if classifier is not None and (isinstance(spec, ModuleModel) or any(
-            facts[p].role == "classifier" for p in classifier.rows if p in facts)):
+    if classifier is not None and spec.classes and classifier.out[0] == spec.classes and (
+            isinstance(spec, ModuleModel) or any(facts[p].role == "classifier" for p in classifier.rows if p in facts)):
         classifier.classifier = True
     return out
 
@@ -158,12 +160,16 @@ def _module_follow(u: Unit, row, module, weighted: bool) -> None:
         return
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         u.bn = "scale" if getattr(module, "weight", None) is not None else "no scale"
-    elif name in ("ReLU", "ReLU6", "Hardtanh") or (row.kind == "forward" and row.filter):
+    elif name.endswith("Norm") or "Norm" in name:        # GroupNorm, LayerNorm, InstanceNorm…
+        u.bn = name
+    elif type(module).__module__ == "torch.nn.modules.activation" or (row.kind == "forward" and row.filter):
         ops = row.filter.split(", ") if row.kind == "forward" else []
         if name == "ReLU" or "relu" in ops or "relu_" in ops:
             u.act = "relu"
         elif name in ("ReLU6", "Hardtanh") or "hardtanh" in ops or "hardtanh_" in ops:
             u.act = "relu6"
+        elif name and name not in ("Softmax", "LogSoftmax"):
+            u.act = name.lower()
 
 
 # -- reasons ----------------------------------------------------------------------------------------
@@ -184,9 +190,6 @@ def _rounding(a: int, b: int, alphas) -> str:
                 return f" (int({c}·{alpha:g}) = {k} in A, make_divisible({c}·{alpha:g}, 8) = {d} in B)"
             if (a, b) == (d, k) and k != d:
                 return f" (make_divisible({c}·{alpha:g}, 8) = {d} in A, int({c}·{alpha:g}) = {k} in B)"
-    for alpha in alphas:
-        if b == keras_round(a, alpha) or a == keras_round(b, alpha):
-            return f" (a width multiplier of {alpha:g} on one side)"
     return ""
 
 
@@ -194,6 +197,7 @@ def _reasons(a: Unit, b: Unit, alphas=COMMON_ALPHAS) -> list[str]:
     out = []
     if a.kind != b.kind:
         out.append(f"a {a.label} in A, a {b.label} in B")
+        return out   # different layers: their channels and options are not one difference each
     if a.kernel != b.kernel and a.kind == b.kind:
         out.append(f"kernel {'×'.join(map(str, a.kernel or ()))} vs {'×'.join(map(str, b.kernel or ()))}")
     if a.out[0] != b.out[0]:
@@ -205,8 +209,10 @@ def _reasons(a: Unit, b: Unit, alphas=COMMON_ALPHAS) -> list[str]:
         out.append(f"input channels {a.in_c} vs {b.in_c} (an earlier row's output)")
     if a.stride != b.stride and a.kind == b.kind:
         out.append(f"stride {a.stride} vs {b.stride}")
-    if a.padding != b.padding and a.kind == b.kind and a.kind != "fc" and a.out[1:] != b.out[1:]:
+    if a.padding != b.padding and a.kind == b.kind and a.kind != "fc":
         out.append(f"padding {_pads(a.padding)} vs {_pads(b.padding)}")
+    if a.groups != b.groups and a.kind == b.kind:
+        out.append(f"groups {a.groups} vs {b.groups}")
     if a.out[1:] != b.out[1:] and not any(r.startswith(("stride", "padding")) for r in out):
         out.append(f"output {a.out[1]} × {a.out[2]} vs {b.out[1]} × {b.out[2]} (the input differs: an earlier row)")
     if a.bias is not None and b.bias is not None and a.bias != b.bias:
@@ -222,7 +228,7 @@ def _reasons(a: Unit, b: Unit, alphas=COMMON_ALPHAS) -> list[str]:
 
 
 def _bn(bn: str | None) -> str:
-    return {"scale": "present", "no scale": "present without scale", None: "absent"}[bn]
+    return {"scale": "present", "no scale": "present without scale", None: "absent"}.get(bn, f"a {bn} instead")
 
 
 def _pads(p) -> str:

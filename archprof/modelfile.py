@@ -10,6 +10,7 @@ user's own message, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import sys
@@ -20,7 +21,7 @@ from .spec import ModuleModel
 
 DEFAULT_INPUT = (3, 224, 224)
 _SHAPE = re.compile(r"^\s*[0-9]{1,7}(\s*[x×,]\s*[0-9]{1,7}){0,5}\s*$")
-MAX_ELEMENTS = 1 << 31   # one input image; larger is a typo, and it would be allocated
+MAX_ELEMENTS = 1 << 28   # one input sample (1 GiB in float32): larger is a typo, and it would be allocated
 
 
 def is_model_ref(ref) -> bool:
@@ -58,15 +59,27 @@ def load_module(ref: str):
     module_name = f"archprof_model_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     code = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.resolve().parent))   # so that the file can import its neighbours
+    folder = str(path.resolve().parent)
+    before = set(sys.modules)
+    sys.modules[module_name] = code                  # dataclasses and pickle look their module up there
+    sys.path.insert(0, folder)                       # so that the file can import its neighbours
     try:
-        spec.loader.exec_module(code)
+        with user_code(file):
+            spec.loader.exec_module(code)
     except SyntaxError as e:
         raise ConfigError(f"{file}:{e.lineno}: syntax error: {e.msg}") from None
+    except SystemExit as e:
+        raise ConfigError(f"{file}: loading it called exit({e.code}) (guard scripts with "
+                          f"'if __name__ == \"__main__\":')") from None
     except Exception as e:  # the user's code: any failure is theirs to read, in one line
         raise ConfigError(f"{file}: loading it failed: {type(e).__name__}: {_one_line(e)}") from None
     finally:
-        sys.path.remove(str(path.resolve().parent))
+        sys.path.remove(folder)
+        # its neighbours were imported for it: another model file's own "blocks.py" must not find them cached
+        for imported in set(sys.modules) - before - {module_name}:
+            origin = getattr(sys.modules[imported], "__file__", None) or ""
+            if origin.startswith(folder):
+                del sys.modules[imported]
     if not hasattr(code, name):
         found = sorted(k for k, v in vars(code).items() if not k.startswith("_") and (
             isinstance(v, nn.Module) or (isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ ==
@@ -79,13 +92,29 @@ def load_module(ref: str):
         raise ConfigError(f"{file}:{name} is a {type(obj).__name__}, not an nn.Module, a module class or a "
                           f"function returning one")
     try:
-        made = obj()
+        with user_code(file):
+            made = obj()
+    except SystemExit as e:
+        raise ConfigError(f"{file}:{name}() called exit({e.code})") from None
     except Exception as e:
         raise ConfigError(f"{file}:{name}() failed: {type(e).__name__}: {_one_line(e)} (archprof calls it with "
                           f"no arguments)") from None
     if not isinstance(made, nn.Module):
         raise ConfigError(f"{file}:{name}() returned a {type(made).__name__}, not an nn.Module")
     return made
+
+
+@contextlib.contextmanager
+def user_code(file: str):
+    """Around the user's code: its prints go to stderr (stdout carries archprof's JSON and CSV) and it sees
+    an argv of its own file, not archprof's options."""
+    saved = sys.argv
+    sys.argv = [file]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.argv = saved
 
 
 def _one_line(e: BaseException) -> str:
@@ -110,16 +139,24 @@ def module_model(module, input_shape=DEFAULT_INPUT, key: str | None = None, path
     key = key or name
     shape_text = "×".join(map(str, (1, *input_shape)))
     try:
-        traced = opcount.trace(module, x)
+        with user_code(path or key):
+            traced = opcount.trace(module, x)
+    except SystemExit as e:
+        raise ConfigError(f"{key}: the forward pass called exit({e.code})") from None
     except Exception as e:
         raise ConfigError(f"{key}: the forward pass failed on an input of {shape_text}: {type(e).__name__}: "
                           f"{_one_line(e)}") from None
     chw = tuple(input_shape) if len(input_shape) == 3 else opcount._chw((1, *input_shape))
     model = ModuleModel(key=key, name=name, path=path, input_shape=chw, input_dims=tuple(input_shape),
                         module=module, trace=traced)
-    _, tree, uncounted = opcount.rows(module, traced, key, chw[1])
+    frame, tree, uncounted = opcount.rows(module, traced, key, chw[1])
+    if frame.empty:
+        raise ConfigError(f"{key} has no parameters and its forward pass ran no operation: there is nothing to "
+                          f"count")
     out = traced["output"]
-    classes = out[1] if out is not None and len(out) == 2 else 0
+    # an output of (N, K) from a final FC is a classifier of K classes; anything else has none
+    has_fc = any(type(m).__name__ == "Linear" for m in module.modules())
+    classes = out[1] if out is not None and len(out) == 2 and has_fc else 0
     from dataclasses import replace
 
     return replace(model, tree=tree, uncounted=uncounted, classes=classes)

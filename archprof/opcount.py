@@ -34,6 +34,7 @@ empty empty_like empty_strided zeros zeros_like ones ones_like full full_like ne
 copy_ _to_copy to lift_fresh index select_scatter slice_scatter pad constant_pad_nd reflection_pad2d
 replication_pad2d dropout native_dropout feature_dropout alpha_dropout repeat tile roll flip
 channel_shuffle pixel_shuffle pixel_unshuffle _reshape_alias index_select gather masked_fill fill_
+_local_scalar_dense item uniform_ normal_ random_ bernoulli_ zero_ embedding lift lift_fresh_copy
 """.split())
 
 
@@ -139,11 +140,14 @@ def trace(model, x) -> dict:
             "input_key": 0, "input_bytes": _nbytes(x)}
 
 
-def _chw(shape) -> tuple[int, int, int]:
-    """A tensor shape without its batch dimension, as (C, H, W): (N, F) → (F, 1, 1), (N, L, F) → (F, L, 1)."""
+def _chw(shape, channels_first: bool = False) -> tuple[int, int, int]:
+    """A tensor shape without its batch dimension, as (C, H, W): (N, F) → (F, 1, 1); (N, L, F) → (F, L, 1),
+    as linear layers and attention hold it, or (N, C, L) → (C, L, 1) for convolutions, pools and norms."""
     if not shape:
         return (0, 0, 0)
     rest = list(shape[1:])
+    if channels_first and len(rest) == 2:
+        return (rest[0], rest[1], 1)
     if len(rest) >= 3:
         c, h, w = rest[0], rest[1], 1
         for d in rest[2:]:
@@ -179,7 +183,7 @@ def _live(events: list[_Event], input_key: int, input_bytes: int) -> list[int]:
                 last[k] = i
         for k, n in ev.writes:
             start[k], size[k], last[k] = i, n, i
-    delta = [0] * (len(events) + 1)
+    delta = [0] * (len(events) + 2)
     for k, s in start.items():
         delta[s] += size[k]
         delta[last[k] + 1] -= size[k]
@@ -247,8 +251,9 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
             if id(w) not in used_weights:
                 used_weights.add(id(w))
                 paper += w.numel()
-        in_shape = (0, 0, 0) if own else _chw(call.get("input"))
-        out_shape = (0, 0, 0) if own else _chw(call.get("output"))
+        first_dim = module is not None and type(module).__name__.endswith(("1d", "2d", "3d"))
+        in_shape = (0, 0, 0) if own else _chw(call.get("input"), first_dim)
+        out_shape = (0, 0, 0) if own else _chw(call.get("output"), first_dim)
         kind = OWN if own else type(module).__name__
         path = row.replace(".", "/")
         conv = first.conv if first else None
@@ -273,6 +278,37 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
         # a module's own ops sort after its call; a leaf at its first op (or its call, if it ran none)
         key = (idx[0], call["call"] + (0.5 if own else 0)) if idx else (call["order"], call["call"])
         tree.append((key, path, None, in_shape, out_shape))
+    # parameters of modules whose forward never ran (an unused layer, a branch not taken, a fused fast path,
+    # a scripted submodule): counted all the same, in a row that says so, so that params = sum(p.numel())
+    blocks_ran = {n for n in calls if n and children.get(n)}
+    for name, module in modules.items():
+        own_params = [p for p in module.parameters(recurse=False) if id(p) not in owned]
+        if not own_params:
+            continue
+        for p in own_params:
+            owned.add(id(p))
+        path = name.replace(".", "/") or OWN
+        if name in blocks_ran or not name:
+            path = f"{path}/{OWN}" if name else OWN
+        n_params = sum(p.numel() for p in own_params)
+        frozen = sum(p.numel() for p in own_params if not p.requires_grad)
+        existing = next((r for r in records if r["path"] == path), None)
+        if existing is not None:
+            existing["params"] += n_params
+            existing["frozen_params"] += frozen
+            existing["non_trainable_params"] += frozen
+            existing["weight_bytes"] += sum(p.numel() * p.element_size() for p in own_params)
+            continue
+        records.append({**{c: None for c in LAYER_COLUMNS}, "model": model_key, "variant": "module", "alpha": 1.0,
+                        "resolution": resolution, "dtype": dtype, "batch": batch, "path": path,
+                        "name": path.rpartition("/")[2], "parent": path.rpartition("/")[0], "depth": path.count("/"),
+                        "kind": type(module).__name__, "group": "not run", "role": "",
+                        "filter": "did not run in the forward pass", "stride": 1, "groups": 1, "padding": [0, 0, 0, 0],
+                        "in_c": 0, "in_h": 0, "in_w": 0, "out_c": 0, "out_h": 0, "out_w": 0, "params": n_params,
+                        "paper_params": 0, "non_trainable_params": frozen, "frozen_params": frozen, "mult_adds": 0,
+                        "weight_bytes": sum(p.numel() * p.element_size() for p in own_params), "input_bytes": 0,
+                        "activation_bytes": 0, "live_bytes": 0, "latency_ms": float("nan")})
+        tree.append(((len(events) + 1, len(calls) + len(tree)), path, None, (0, 0, 0), (0, 0, 0)))
     for name, info in calls.items():
         if name and children.get(name):
             path = name.replace(".", "/")

@@ -224,3 +224,59 @@ def test_model_file_options_are_checked(run, argv, words):
 def test_configuration_rejects_what_is_not_a_model():
     with pytest.raises(ConfigError):
         archprof.profile(f"{MODELS}/bad/misc.py:not_a_module")
+
+
+# -- found by a hostile try (each was a traceback, a silent exit, a wrong count or a wrong reason) ----------
+
+HOSTILE = MODELS / "hostile"
+
+
+def test_parameters_of_modules_that_never_run_are_counted(run):
+    code, out, err = run("profile", f"{HOSTILE}/odd.py:Unused", "--input-shape", "3x8x8", "--format", "json",
+                         "--no-latency")
+    assert code == 0, err
+    data = json.loads(out)                     # the file's print went to stderr, not into the JSON
+    rows = {l["path"]: l for l in data["layers"]}
+    # c: 3·3·3·8 + 8 = 224; never: 100·100 + 100 = 10,100, in a row that says it did not run
+    assert data["totals"]["params"] == 224 + 10_100 and rows["never"]["params"] == 10_100
+    assert "loading odd.py" in err
+
+
+def test_conv1d_rows_are_channels_first():
+    p = archprof.profile(f"{HOSTILE}/odd.py:Seq1d", input_shape=(4, 100))
+    row = p.layers.iloc[0]
+    # (100 − 5) / 2 + 1 = 48 positions, 8 channels; 5·(4/2)·8 + 8 = 88 params
+    assert (row.out_c, row.out_h, row.params, row.mult_adds) == (8, 48, 88, 5 * 2 * 8 * 48)
+
+
+@pytest.mark.parametrize("name, words", [
+    ("Nothing", ["nothing to count"]),
+    ("Exits", ["called exit(0)"]),
+])
+def test_odd_models_are_one_line(run, name, words):
+    code, out, err = run("profile", f"{HOSTILE}/odd.py:{name}", "--input-shape", "3x8x8", "--no-latency")
+    assert code == 2 and out == "" and "Traceback" not in err
+    for w in words:
+        assert w in err, err
+
+
+def test_each_model_file_imports_its_own_neighbours():
+    d = diff(side(f"{HOSTILE}/a/net.py:Net", (3, 8, 8)), side(f"{HOSTILE}/b/net.py:Net", (3, 8, 8)))
+    # a/blocks.py: 3·3·3·8 + 8 = 224; b/blocks.py: 3·3·3·32 + 32 = 896 — not the first one's cached
+    assert (d.params_a, d.params_b) == (224, 896)
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("backbone32", "output channels 16 vs 32"),     # a backbone has no classes to blame
+    ("grouped", "groups 1 vs 2"),
+    ("padded", "padding (1, 1, 1, 1) vs (2, 2, 2, 2)"),
+])
+def test_diff_names_the_difference_of_a_backbone(name, reason):
+    d = diff(side(f"{HOSTILE}/odd.py:Backbone16", (4, 8, 8)), side(f"{HOSTILE}/odd.py:{name}", (4, 8, 8)))
+    assert any(reason in r for row in d.rows for r in row.reasons), [row.reasons for row in d.rows]
+
+
+def test_diff_does_not_invent_a_width_multiplier():
+    d = diff(side("vgg16"), side("mobilenet_v1"))
+    assert not any("multiplier" in r for row in d.rows for r in row.reasons)
+    assert sum(r.params_difference for r in d.rows) == d.params_difference

@@ -90,7 +90,8 @@ class TorchRunner:
         inputs = self._recorded_inputs()
         out = {}
         for path, module in self.modules.items():
-            out[path] = timer("module(*args)", {"module": module, "args": inputs[path]}, run_time)
+            if path in inputs:   # a module that never runs in the forward pass has no input to replay
+                out[path] = timer("module(*args)", {"module": module, "args": inputs[path]}, run_time)
             tick(f"isolated {path}")
         return out
 

@@ -1,0 +1,12 @@
+from torch import nn
+
+import blocks   # its neighbour: a and b each have their own
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = blocks.block()
+
+    def forward(self, x):
+        return self.b(x)
