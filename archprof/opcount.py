@@ -20,11 +20,13 @@ Memory by liveness works on the storages the ops really read and write.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-OWN = "forward"   # the row of the ops a module runs itself, between its children
+OWN = "forward"   # the rows of the ops a module runs itself, between its children: forward, forward2, …
+_OWN_ROW = re.compile(rf"(^|\.){OWN}[0-9]*$")
 
 # Ops that allocate, view, copy or arrange data without arithmetic (by overload packet name).
 MOVES = frozenset("""
@@ -53,7 +55,10 @@ class _Event:
     reads: list[int] = field(default_factory=list)               # storage keys of activation tensors read
     writes: list[tuple[int, int]] = field(default_factory=list)  # (storage key, bytes) newly written
     mult_adds: int = 0
-    weights: list = field(default_factory=list)   # parameter storages used as a counted op's weight
+    weights: list = field(default_factory=list)   # parameters used as a counted op's weight
+    biases: list = field(default_factory=list)    # … and as its bias
+    in_shape: tuple | None = None
+    out_shape: tuple | None = None
     arithmetic: bool = False
     conv: dict | None = None         # kernel, stride, padding, groups of a convolution
 
@@ -123,9 +128,16 @@ def trace(model, x) -> dict:
                     weight = args[2]
                 if weight is not None and _key(weight) in params:
                     ev.weights.append(params[_key(weight)])
+                bias = args[2] if name in ("convolution", "_convolution") and len(args) > 2 else \
+                    args[0] if name in ("addmm", "baddbmm") else None
+                if isinstance(bias, torch.Tensor) and _key(bias) in params:
+                    ev.biases.append(params[_key(bias)])
                 if name in ("convolution", "_convolution"):
                     ev.conv = {"kernel": list(args[1].shape[2:]), "stride": list(args[3]),
                                "padding": list(args[4]), "groups": int(args[8]), "in_c": int(args[0].shape[1])}
+            outs, ins = _tensors(out), _tensors(args)
+            ev.out_shape = tuple(outs[0].shape) if outs else None
+            ev.in_shape = tuple(ins[0].shape) if ins else None
             events.append(ev)
             return out
 
@@ -218,33 +230,62 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
     children = {n: [c for c in calls if c != n and (c.rpartition(".")[0] == n if n else "." not in c)]
                 for n in calls}
     live = _live(events, traced["input_key"], traced["input_bytes"])
+    # A module's own ops come in runs between its children's calls; each run is a row (forward, forward2, …),
+    # and so is each counted op (a functional conv) within a run, so that every conv has a row of its own.
     by_row: dict[str, list[int]] = {}
+    segments: dict[str, int] = {}
     for i, ev in enumerate(events):
         own = bool(children.get(ev.module)) or ev.module == ""
-        by_row.setdefault(f"{ev.module}.{OWN}" if own and ev.module else OWN if own else ev.module, []).append(i)
+        if not own:
+            by_row.setdefault(ev.module, []).append(i)
+            continue
+        base = f"{ev.module}.{OWN}" if ev.module else OWN
+        n = segments.get(ev.module, 0)
+        row = base if n <= 1 else f"{base}{n}"
+        previous = events[i - 1] if i else None
+        continues = (n and previous is not None and previous.module == ev.module and not ev.mult_adds)
+        if not continues:
+            n = segments[ev.module] = n + 1
+            row = base if n == 1 else f"{base}{n}"
+        by_row.setdefault(row, []).append(i)
     for name in calls:                      # leaf modules that ran no op (Identity, Dropout in eval)
         if name and not children.get(name) and name not in by_row:
             by_row[name] = []
 
     owned: set[int] = set()
     used_weights: set[int] = set()
+    # first, the parameters that a module's own functional ops use belong to the row of those ops
+    claimed: dict[str, list] = {}
+    for row, idx in by_row.items():
+        if _OWN_ROW.search(row):
+            for p in (p for i in idx if events[i].mult_adds for p in events[i].weights + events[i].biases):
+                if id(p) not in owned:
+                    owned.add(id(p))
+                    claimed.setdefault(row, []).append(p)
     records, tree = [], []
     for row, idx in by_row.items():
-        own = row == OWN or row.endswith("." + OWN)
-        mod_name = (row[: -len(OWN) - 1] if row != OWN else "") if own else row
+        own = bool(_OWN_ROW.search(row))
+        mod_name = row.rpartition(".")[0] if own else row
         module = modules.get(mod_name)
         call = calls.get(mod_name, {"order": 0, "call": 0})
         evs = [events[i] for i in idx]
         counted = [e for e in evs if e.mult_adds]
         first = next((e for e in counted if e.conv), counted[0] if counted else None)
         params = frozen = bn_stats = weight_bytes = paper = 0
-        for p in (module.parameters(recurse=False) if module is not None else ()):
-            if id(p) not in owned:   # a weight shared by two modules is counted once, where it is met first
-                owned.add(id(p))
-                params += p.numel()
-                frozen += 0 if p.requires_grad else p.numel()
-                weight_bytes += p.numel() * p.element_size()
-        for bname, b in (module.named_buffers(recurse=False) if module is not None else ()):
+        # a module's own row has the parameters its functional ops used; its other ones go to its first row
+        first_own = own and row == (f"{mod_name}.{OWN}" if mod_name else OWN)
+        mine = list(claimed.get(row, []))
+        if not own or first_own:
+            for p in (module.parameters(recurse=False) if module is not None else ()):
+                if id(p) not in owned:   # a weight shared by two modules is counted once, where it is met first
+                    owned.add(id(p))
+                    mine.append(p)
+        for p in mine:
+            params += p.numel()
+            frozen += 0 if p.requires_grad else p.numel()
+            weight_bytes += p.numel() * p.element_size()
+        for bname, b in (module.named_buffers(recurse=False) if module is not None and (not own or first_own)
+                         else ()):
             weight_bytes += b.numel() * b.element_size()
             bn_stats += b.numel() if bname in ("running_mean", "running_var") else 0
         for w in (w for e in counted for w in e.weights):
@@ -252,8 +293,13 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
                 used_weights.add(id(w))
                 paper += w.numel()
         first_dim = module is not None and type(module).__name__.endswith(("1d", "2d", "3d"))
-        in_shape = (0, 0, 0) if own else _chw(call.get("input"), first_dim)
-        out_shape = (0, 0, 0) if own else _chw(call.get("output"), first_dim)
+        lead = first or (evs[0] if evs else None)      # a run of own ops: the input of its conv, else of its first op
+        in_shape = _chw(call.get("input"), first_dim) if not own else \
+            _chw(lead.in_shape, bool(lead.conv)) if lead is not None and lead.in_shape else (0, 0, 0)
+        # a run of own ops with a conv or FC in it is that layer (its output, as a spec's conv row); else its last op's
+        tail = first or (evs[-1] if evs else None)
+        out_shape = _chw(call.get("output"), first_dim) if not own else \
+            _chw(tail.out_shape, bool(tail.conv)) if tail is not None and tail.out_shape else (0, 0, 0)
         kind = OWN if own else type(module).__name__
         path = row.replace(".", "/")
         conv = first.conv if first else None

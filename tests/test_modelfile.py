@@ -51,9 +51,12 @@ def test_functional_code_counts_and_is_attributed():
     p = archprof.profile(f"{CORPUS}:FunctionalConv", input_shape=(3, 32, 32))
     rows = p.layers.set_index("path")
     # F.conv2d: 5·5·3·6 = 450 weights, 16 × 16 outputs × 6 channels: 450·256 = 115,200; x @ w: 6·10 = 60
-    own = rows.loc["forward"]
-    assert own["mult_adds"] == 450 * 256 + 60 and own["paper_params"] == 450 + 60 and own["params"] == 450 + 6 + 60
-    assert own["group"] == "Conv 5×5" and own["kernel"] == [5, 5] and own["stride"] == 2
+    # forward's own ops: a run per counted op, each with the parameters it used
+    conv, fc = rows.loc["forward"], rows.loc["forward2"]
+    assert (conv["mult_adds"], conv["paper_params"], conv["params"]) == (450 * 256, 450, 450 + 6)
+    assert (fc["mult_adds"], fc["paper_params"], fc["params"]) == (60, 60, 60)
+    assert conv["group"] == "Conv 5×5" and conv["kernel"] == [5, 5] and conv["stride"] == 2
+    assert (conv["out_c"], conv["out_h"]) == (6, 16) and (conv["in_c"], conv["in_h"]) == (3, 32)
 
 
 def test_residual_written_with_plus_and_cat_nest_by_module():
@@ -103,7 +106,7 @@ def test_a_module_in_python_and_measured_latency():
     p = archprof.profile(module, input_shape=(3, 16, 16), latency=True, min_run_time=0.1)
     assert p.totals["params"] == 3 * 9 * 8 + 8 + 64 + 8
     assert p.layers["latency_ms"].notna().all() and (p.layers["latency_ms"] > 0).all()
-    own = archprof.profile(f"{CORPUS}:FunctionalConv", input_shape=(3, 32, 32), latency=True, min_run_time=0.1)
+    own = archprof.profile(f"{CORPUS}:Residual", input_shape=(4, 16, 16), latency=True, min_run_time=0.1)
     assert own.layers.set_index("path").loc["forward", "latency_ms"] > 0   # the parent's time minus its children's
 
 
@@ -274,6 +277,12 @@ def test_each_model_file_imports_its_own_neighbours():
 def test_diff_names_the_difference_of_a_backbone(name, reason):
     d = diff(side(f"{HOSTILE}/odd.py:Backbone16", (4, 8, 8)), side(f"{HOSTILE}/odd.py:{name}", (4, 8, 8)))
     assert any(reason in r for row in d.rows for r in row.reasons), [row.reasons for row in d.rows]
+
+
+def test_functional_convs_align_with_module_convs():
+    # the same network written with nn.Conv2d and with F.conv2d: every functional conv is a row of its own
+    d = diff(side(f"{HOSTILE}/functional.py:M2", (3, 16, 16)), side(f"{HOSTILE}/functional.py:F2", (3, 16, 16)))
+    assert d.agree, [r.reasons for r in d.rows]
 
 
 def test_diff_does_not_invent_a_width_multiplier():

@@ -33,13 +33,16 @@ class TorchEager:
             x = torch.randn(opts.batch, *spec.input_dims, device=opts.device, dtype=dtype)
             named = dict(model.named_modules())
             modules = {}
+            runs: dict[str, list[str]] = {}
             for r in spec.tree:
                 if r.is_block:
                     continue
-                if r.name == "forward":      # the ops a module runs itself: its time minus its children's
-                    own[r.path] = r.parent.replace("/", ".")
-                else:
+                if r.path.replace("/", ".") in named and r.path != "forward":
                     modules[r.path] = named[r.path.replace("/", ".")]
+                else:                         # a module's own ops (forward, forward2, …)
+                    runs.setdefault(r.parent.replace("/", "."), []).append(r.path)
+            # its own ops are its time minus its children's: one figure, so only a module with one run of them
+            own = {paths[0]: parent for parent, paths in runs.items() if len(paths) == 1}
         else:
             model = build_model(spec).to(device=opts.device, dtype=dtype)
             x = example_input(spec, opts.batch, opts.device).to(dtype)
