@@ -14,7 +14,9 @@ Nothing here prints or writes files; measuring (``latency=True``) is the slow ed
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -72,7 +74,7 @@ def _is_module(spec) -> bool:
 
     if is_model_ref(spec):
         return True
-    nn = __import__("sys").modules.get("torch.nn")
+    nn = sys.modules.get("torch.nn")   # a module object can only exist once torch is imported
     return nn is not None and isinstance(spec, nn.Module)
 
 
@@ -196,7 +198,7 @@ def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: flo
     return Profile(config, layers, extras)
 
 
-@__import__("contextlib").contextmanager
+@contextlib.contextmanager
 def _users_failures(*models):
     """While a user's own model is measured, its failures are its own: one line, not a traceback."""
     users = [m for m in models if isinstance(m, ModuleModel)]

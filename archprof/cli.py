@@ -1,4 +1,4 @@
-"""The command line: ``archprof list | show | profile | compare | validate``.
+"""The command line: ``archprof list | show | profile | compare | diff | validate``.
 
 This is the edge where files are read and written and text is printed. Every
 ``ArchprofError`` becomes one line on stderr and exit code 2; Ctrl-C exits 130.
@@ -84,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archprof",
         description="What does a convolutional network cost, layer by layer, and how does that move with "
                     "width (α) and input resolution (ρ)? archprof counts params, mult-adds and memory exactly "
-                    "from a paper-style layer table, builds the network in PyTorch, measures its latency, "
-                    "and checks the MobileNetV1 paper's claims. 'archprof COMMAND --help' for each command.",
+                    "from a paper-style layer table (or your own nn.Module, FILE.py:NAME), builds the network in "
+                    "PyTorch, measures its latency, checks the MobileNetV1 paper's claims against it and the "
+                    "networks it is compared with, and explains why two networks' counts differ (diff). "
+                    "'archprof COMMAND --help' for each command.",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n  archprof list\n"
                "  archprof show mobilenet_v1\n"
                "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 
 from .spec import Layer, ModelSpec, ModuleModel
 
-WEIGHTED_SPEC_KINDS = {"conv": "conv", "conv_dw": "dw", "fc": "fc"}
 COMMON_ALPHAS = (1.4, 1.3, 0.75, 0.5, 0.35, 0.25)
 
 
@@ -98,7 +97,8 @@ def _spec_facts(spec: ModelSpec) -> dict[str, Layer]:
     return {r.path: r.layer for r in resolve(spec)}
 
 
-def _module_kind(row) -> str | None:
+def _weighted_kind(row) -> str | None:
+    """"conv", "dw" or "fc" for a row with weights, from its Table 2 group (the same for spec and module rows)."""
     group = row.group or ""
     if not (row.paper_params or row.mult_adds):
         return None
@@ -120,7 +120,7 @@ def units(profile) -> list[Unit]:
     out: list[Unit] = []
     for r in layers.itertuples():
         layer = facts.get(r.path)
-        kind = WEIGHTED_SPEC_KINDS.get(r.kind) if layer is not None else _module_kind(r)
+        kind = _weighted_kind(r)
         if kind is not None or not out:
             out.append(Unit([], kind or "other", tuple(r.kernel) if r.kernel is not None else None,
                             int(r.stride) if kind else None, tuple(r.padding) if kind else None, int(r.in_c),

@@ -16,6 +16,7 @@ from .errors import ConfigError
 from .profiling import attach, latency_summary
 from .spec import ModelSpec
 from .transforms import configure, rho_to_resolution
+from .units import missing
 
 
 def parse_list(text: str, kind: type, what: str) -> tuple:
@@ -94,8 +95,8 @@ def pareto_front(cost, accuracy) -> list[bool]:
     Points without an accuracy (NaN or None) are never on the front.
     """
     points = list(zip(cost, accuracy))
-    known = [(c, a) for c, a in points if a is not None and a == a and c is not None and c == c]
-    return [a is not None and a == a and c is not None and c == c
+    known = [(c, a) for c, a in points if not (missing(a) or missing(c))]
+    return [not (missing(a) or missing(c))
             and not any(oc <= c and oa >= a and (oc, oa) != (c, a) for oc, oa in known)
             for c, a in points]
 
