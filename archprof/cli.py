@@ -436,7 +436,15 @@ def entry() -> None:
             os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
         except OSError:
             pass  # measure untuned; the page-fault warning will say so
-    sys.exit(main(argv))
+    code = main(argv)
+    if code == 130:
+        # Interrupted: everything is cleaned up and said. Leave now, without the interpreter's shutdown, where an
+        # interrupt that landed in torch's or fvcore's native code can resurface and kill the process by SIGINT
+        # (exit -2 instead of 130; seen in 1 of 8 Ctrl-Cs during `validate`, before this change too).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
