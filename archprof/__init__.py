@@ -6,7 +6,7 @@ imported on first use, so that ``import archprof`` (and the command line) start 
 """
 
 __version__ = "0.2.0"
-__all__ = ["profile", "compare", "Profile", "Comparison", "run_compare", "configuration"]
+__all__ = ["Comparison", "Profile", "compare", "configuration", "profile", "run_compare"]
 
 
 def __getattr__(name):

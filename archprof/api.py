@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -41,11 +41,17 @@ class _NoProgress:
         pass
 
 
-Progress = Callable[[int, str], object]   # (total steps, description) -> context manager with .advance(label)
+Progress = Callable[[int, str], object]  # (total steps, description) -> context manager with .advance(label)
 
 
-def configuration(spec, alpha: float = 1.0, resolution: int | None = None,
-                  rho: float | None = None, classes: int | None = None, input_shape=None):
+def configuration(
+    spec,
+    alpha: float = 1.0,
+    resolution: int | None = None,
+    rho: float | None = None,
+    classes: int | None = None,
+    input_shape=None,
+):
     """The configured spec: a built-in name, a spec file path (either with ``:standard``) or a ModelSpec —
     or a user's own model: ``"FILE.py:NAME"`` or an ``nn.Module``, counted on ``input_shape``."""
     from .catalog import load, split_ref
@@ -56,14 +62,18 @@ def configuration(spec, alpha: float = 1.0, resolution: int | None = None,
     if _is_module(spec):
         return _module_configuration(spec, alpha, resolution, rho, classes, input_shape)
     if input_shape is not None:
-        raise ConfigError("--input-shape is for model files (FILE.py:NAME); a spec takes --resolution or --rho")
+        raise ConfigError(
+            "--input-shape is for model files (FILE.py:NAME); a spec takes --resolution or --rho"
+        )
     if isinstance(spec, ModelSpec):
         base, variant = spec, "base"
     elif isinstance(spec, str):
         name, variant = split_ref(spec)
         base = load(name)
     else:
-        raise ConfigError(f"a spec is a built-in name, a spec file path or a ModelSpec, got {type(spec).__name__}")
+        raise ConfigError(
+            f"a spec is a built-in name, a spec file path or a ModelSpec, got {type(spec).__name__}"
+        )
     if rho is not None:
         resolution = rho_to_resolution(base, rho)
     return configure(base, variant, alpha, resolution, classes)
@@ -74,7 +84,7 @@ def _is_module(spec) -> bool:
 
     if is_model_ref(spec):
         return True
-    nn = sys.modules.get("torch.nn")   # a module object can only exist once torch is imported
+    nn = sys.modules.get("torch.nn")  # a module object can only exist once torch is imported
     return nn is not None and isinstance(spec, nn.Module)
 
 
@@ -84,12 +94,15 @@ def _module_configuration(spec, alpha, resolution, rho, classes, input_shape):
     if alpha != 1.0 or rho is not None or classes is not None:
         what = "--alpha" if alpha != 1.0 else "--rho" if rho is not None else "--classes"
         raise ConfigError(f"{what} transforms a spec; a model file is profiled as it is written")
-    shape = tuple(modelfile.parse_input_shape(input_shape) if isinstance(input_shape, str)
-                  else input_shape or modelfile.DEFAULT_INPUT)
+    shape = tuple(
+        modelfile.parse_input_shape(input_shape)
+        if isinstance(input_shape, str)
+        else input_shape or modelfile.DEFAULT_INPUT
+    )
     if resolution is not None:
         if len(shape) != 3:
             raise ConfigError("--resolution needs an image input (C × H × W); give --input-shape instead")
-        shape = modelfile.parse_input_shape(f"{shape[0]}x{resolution}x{resolution}")   # the same size limits
+        shape = modelfile.parse_input_shape(f"{shape[0]}x{resolution}x{resolution}")  # the same size limits
     if isinstance(spec, str):
         return modelfile.load(spec, shape)
     return modelfile.module_model(spec, shape)
@@ -106,7 +119,7 @@ class Profile:
 
     spec: ModelSpec
     layers: pd.DataFrame
-    extras: dict = field(default_factory=dict)   # latency, memory, roofline, by_kind, environment, warnings
+    extras: dict = field(default_factory=dict)  # latency, memory, roofline, by_kind, environment, warnings
 
     @property
     def totals(self) -> dict:
@@ -115,10 +128,18 @@ class Profile:
     @property
     def config(self) -> dict:
         s = self.spec
-        return {"model": s.ref, "name": s.name, "variant": s.variant, "alpha": float(s.alpha),
-                "resolution": int(s.resolution), "classes": int(s.classes), "label": s.label,
-                "input_shape": list(getattr(s, "input_dims", ()) or s.input_shape),
-                "dtype": str(self.layers["dtype"].iloc[0]), "batch": int(self.layers["batch"].iloc[0])}
+        return {
+            "model": s.ref,
+            "name": s.name,
+            "variant": s.variant,
+            "alpha": float(s.alpha),
+            "resolution": int(s.resolution),
+            "classes": int(s.classes),
+            "label": s.label,
+            "input_shape": list(getattr(s, "input_dims", ()) or s.input_shape),
+            "dtype": str(self.layers["dtype"].iloc[0]),
+            "batch": int(self.layers["batch"].iloc[0]),
+        }
 
     @property
     def blocks(self) -> pd.DataFrame:
@@ -155,15 +176,32 @@ class Profile:
     def __repr__(self) -> str:
         t = self.totals
         latency = f", {t['latency_ms']:.3f} ms" if t["latency_ms"] is not None else ""
-        return (f"<Profile {self.spec.label}: {t['params']:,} params, {t['mult_adds']:,} mult-adds, "
-                f"{len(self.layers)} rows{latency}>")
+        return (
+            f"<Profile {self.spec.label}: {t['params']:,} params, {t['mult_adds']:,} mult-adds, "
+            f"{len(self.layers)} rows{latency}>"
+        )
 
 
-def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: float | None = None,
-            classes: int | None = None, input_shape=None, latency: bool = False, dtype: str = "float32", batch: int = 1,
-            threads: int = 1, device: str = "cpu", channels_last: bool = False, min_run_time: float = 1.0,
-            isolated: bool = True, max_memory: int | None = None, backend: str = "torch",
-            progress: Progress = _NoProgress) -> Profile:
+def profile(
+    spec,
+    alpha: float = 1.0,
+    resolution: int | None = None,
+    *,
+    rho: float | None = None,
+    classes: int | None = None,
+    input_shape=None,
+    latency: bool = False,
+    dtype: str = "float32",
+    batch: int = 1,
+    threads: int = 1,
+    device: str = "cpu",
+    channels_last: bool = False,
+    min_run_time: float = 1.0,
+    isolated: bool = True,
+    max_memory: int | None = None,
+    backend: str = "torch",
+    progress: Progress = _NoProgress,
+) -> Profile:
     """Count ``spec`` in one configuration and, with ``latency=True``, measure it.
 
     ``spec`` is a built-in name (``"mobilenet_v1"``), a spec file path, either with
@@ -175,9 +213,17 @@ def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: flo
 
     config = configuration(spec, alpha, resolution, rho, classes, input_shape)
     _check_dtype(dtype)
-    opts = MeasureOptions(threads=threads, batch=batch, device=device, dtype=dtype, channels_last=channels_last,
-                          min_run_time=min_run_time, max_run_time=max(2.0, min_run_time), isolated=isolated,
-                          max_memory=max_memory).check()  # bad options are refused before any work
+    opts = MeasureOptions(
+        threads=threads,
+        batch=batch,
+        device=device,
+        dtype=dtype,
+        channels_last=channels_last,
+        min_run_time=min_run_time,
+        max_run_time=max(2.0, min_run_time),
+        isolated=isolated,
+        max_memory=max_memory,
+    ).check()  # bad options are refused before any work
     layers = costs.count(config, dtype=dtype, batch=batch)
     measured = roof = None
     if latency:
@@ -185,7 +231,9 @@ def profile(spec, alpha: float = 1.0, resolution: int | None = None, *, rho: flo
         from .measure import measure, roofline
 
         t = costs.totals(layers)
-        check(f"{config.label} at batch {batch}", t["weight_bytes"], t["peak_activation_bytes"], opts.max_memory)
+        check(
+            f"{config.label} at batch {batch}", t["weight_bytes"], t["peak_activation_bytes"], opts.max_memory
+        )
         steps = 5 + (len(layers) if opts.isolated else 0)
         with progress(steps, f"measuring {config.label}") as bar, _users_failures(config):
             measured = measure(config, opts, bar.advance, backend)
@@ -215,8 +263,10 @@ def _users_failures(*models):
     except (ConfigError, KeyboardInterrupt):
         raise
     except Exception as e:
-        raise ConfigError(f"{', '.join(m.key for m in users)}: measuring failed: {type(e).__name__}: "
-                          f"{' '.join(str(e).split())}") from None
+        raise ConfigError(
+            f"{', '.join(m.key for m in users)}: measuring failed: {type(e).__name__}: "
+            f"{' '.join(str(e).split())}"
+        ) from None
 
 
 def _check_dtype(dtype: str) -> None:
@@ -234,24 +284,47 @@ class Comparison:
     environment: dict | None = None
     roofline: dict | None = None
     warnings: list[str] = field(default_factory=list)
-    checks: list = field(default_factory=list)   # the papers' claims and the invariants for these specs (validate.Check)
+    checks: list = field(
+        default_factory=list
+    )  # the papers' claims and the invariants for these specs (validate.Check)
 
 
-def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, *, input_shape=None,
-                latency: bool = False,
-                dtype: str = "float32", batch: int = 1, threads: int = 1, device: str = "cpu",
-                channels_last: bool = False, max_rounds: int = 8, max_memory: int | None = None,
-                backend: str = "torch", progress: Progress = _NoProgress) -> Comparison:
+def run_compare(
+    specs: Iterable[str],
+    alphas=None,
+    resolutions=None,
+    rhos=None,
+    *,
+    input_shape=None,
+    latency: bool = False,
+    dtype: str = "float32",
+    batch: int = 1,
+    threads: int = 1,
+    device: str = "cpu",
+    channels_last: bool = False,
+    max_rounds: int = 8,
+    max_memory: int | None = None,
+    backend: str = "torch",
+    progress: Progress = _NoProgress,
+) -> Comparison:
     """Every configuration of ``specs`` over their default grids (or the α / resolution / ρ lists given)."""
     from .measure import MeasureOptions
 
-    refs = list(specs)   # α and ρ lists apply to the specs; model files are profiled as written
+    refs = list(specs)  # α and ρ lists apply to the specs; model files are profiled as written
     if resolutions and rhos:
         raise ConfigError("give resolutions or ρ values, not both")
     configs = grid.configurations(refs, alphas, resolutions, rhos, input_shape)
     _check_dtype(dtype)
-    opts = MeasureOptions(threads=threads, batch=batch, device=device, dtype=dtype, channels_last=channels_last,
-                          isolated=False, memory=False, max_memory=max_memory).check()
+    opts = MeasureOptions(
+        threads=threads,
+        batch=batch,
+        device=device,
+        dtype=dtype,
+        channels_last=channels_last,
+        isolated=False,
+        memory=False,
+        max_memory=max_memory,
+    ).check()
     if max_rounds < 3:
         raise ConfigError(f"--max-rounds must be at least 3, got {max_rounds}")
     counted = grid.counts(configs, dtype, batch)
@@ -262,11 +335,17 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
 
         # every configuration's model is built up front (so rounds can interleave them): all weights, largest peak
         sizes = [costs.totals(c) for c in counted]
-        check(f"measuring {len(configs)} configurations at batch {batch}", sum(t["weight_bytes"] for t in sizes),
-              max(t["peak_activation_bytes"] for t in sizes), opts.max_memory)
+        check(
+            f"measuring {len(configs)} configurations at batch {batch}",
+            sum(t["weight_bytes"] for t in sizes),
+            max(t["peak_activation_bytes"] for t in sizes),
+            opts.max_memory,
+        )
         rounds = GridOptions(max_rounds=max_rounds)
-        with progress(grid_steps(len(configs), rounds) + 1, "measuring") as bar, \
-                _users_failures(*[c for c in configs if isinstance(c, ModuleModel)]):
+        with (
+            progress(grid_steps(len(configs), rounds) + 1, "measuring") as bar,
+            _users_failures(*[c for c in configs if isinstance(c, ModuleModel)]),
+        ):
             measured = measure_grid(configs, opts, rounds, bar.advance, backend)
             roof = roofline(opts.threads, opts.device, opts.dtype)
             bar.advance("roofline")
@@ -276,15 +355,27 @@ def run_compare(specs: Iterable[str], alphas=None, resolutions=None, rhos=None, 
     if measured:
         for i, m in enumerate(measured):
             summary = profiling.latency_summary(layers[layers["config"] == i], m)
-            warnings += [f"{configs[i].label}: {w}" for w in profiling.warnings_for(summary, m.environment,
-                                                                                    "raise --max-rounds")]
+            warnings += [
+                f"{configs[i].label}: {w}"
+                for w in profiling.warnings_for(summary, m.environment, "raise --max-rounds")
+            ]
     from . import validate
 
     # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)
-    checks = validate.run(list(dict.fromkeys(s.ref for s in configs if isinstance(s, ModelSpec))), cross=False) \
-        if any(isinstance(s, ModelSpec) for s in configs) else []
-    return Comparison(configs, totals, layers, measured[0].environment if measured else None,
-                      None if roof is None else dataclasses.asdict(roof), warnings, checks)
+    checks = (
+        validate.run(list(dict.fromkeys(s.ref for s in configs if isinstance(s, ModelSpec))), cross=False)
+        if any(isinstance(s, ModelSpec) for s in configs)
+        else []
+    )
+    return Comparison(
+        configs,
+        totals,
+        layers,
+        measured[0].environment if measured else None,
+        None if roof is None else dataclasses.asdict(roof),
+        warnings,
+        checks,
+    )
 
 
 def compare(specs: Iterable[str] | str, alphas=None, resolutions=None, rhos=None, **kwargs) -> pd.DataFrame:

@@ -33,7 +33,9 @@ MAX_UNITS = 1_000
 
 
 def _conv(k: int, out: int | None, opts: Options, stride: int = 1, name: str = "", **extra) -> Layer:
-    return Layer(kind="conv", kernel=(k, k), out_channels=out, stride=stride, options=opts, name=name, **extra)
+    return Layer(
+        kind="conv", kernel=(k, k), out_channels=out, stride=stride, options=opts, name=name, **extra
+    )
 
 
 def _linear(opts: Options) -> Options:
@@ -67,8 +69,12 @@ INCEPTION_ARGS = ("#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce", "#5×5", "po
 
 def _inception_parse(cell: str) -> dict:
     args = grammar.arguments(cell, INCEPTION_ARGS, "an Inception row")
-    return dict(zip(("c1", "c3r", "c3", "c5r", "c5", "pool"),
-                    _ints(args, tuple(grammar.arg_key(n) for n in INCEPTION_ARGS), "Inception")))
+    return dict(
+        zip(
+            ("c1", "c3r", "c3", "c5r", "c5", "pool"),
+            _ints(args, tuple(grammar.arg_key(n) for n in INCEPTION_ARGS), "Inception"),
+        )
+    )
 
 
 def _inception_expand(a: dict, ctx: BlockContext) -> Block:
@@ -78,21 +84,36 @@ def _inception_expand(a: dict, ctx: BlockContext) -> Block:
     def branch(name, *layers):
         return Block("seq", tuple(layers), name=name)
 
-    return Block("concat", (
-        branch("b1", _conv(1, a["c1"], o)),
-        branch("b2", _conv(1, a["c3r"], o), _conv(3, a["c3"], o)),
-        branch("b3", _conv(1, a["c5r"], o), _conv(5, a["c5"], o)),
-        branch("b4", Layer(kind="max_pool", kernel=(3, 3), stride=1, padding=1), _conv(1, a["pool"], o)),
-        _merge("concat")), kind="inception", describe=_inception_describe(a), line=ctx.line)
+    return Block(
+        "concat",
+        (
+            branch("b1", _conv(1, a["c1"], o)),
+            branch("b2", _conv(1, a["c3r"], o), _conv(3, a["c3"], o)),
+            branch("b3", _conv(1, a["c5r"], o), _conv(5, a["c5"], o)),
+            branch("b4", Layer(kind="max_pool", kernel=(3, 3), stride=1, padding=1), _conv(1, a["pool"], o)),
+            _merge("concat"),
+        ),
+        kind="inception",
+        describe=_inception_describe(a),
+        line=ctx.line,
+    )
 
 
 def _inception_describe(a: dict) -> str:
     return ", ".join(f"{n} {a[k]}" for n, k in zip(INCEPTION_ARGS, ("c1", "c3r", "c3", "c5r", "c5", "pool")))
 
 
-register_block(BlockKind(
-    key="inception", label="Inception", type_names=("inception",), filter_syntax=", ".join(INCEPTION_ARGS),
-    parse=_inception_parse, expand=_inception_expand, describe=_inception_describe))
+register_block(
+    BlockKind(
+        key="inception",
+        label="Inception",
+        type_names=("inception",),
+        filter_syntax=", ".join(INCEPTION_ARGS),
+        parse=_inception_parse,
+        expand=_inception_expand,
+        describe=_inception_describe,
+    )
+)
 
 # -- SqueezeNet's Fire ------------------------------------------------------------------
 
@@ -111,25 +132,45 @@ def _fire_describe(a: dict) -> str:
 def _fire_expand(a: dict, ctx: BlockContext) -> Block:
     _stride_one(ctx, "a Fire module")
     o = ctx.conv
-    expand = Block("concat", (_conv(1, a["e1"], o, name="expand1x1"), _conv(3, a["e3"], o, name="expand3x3"),
-                              _merge("concat")), kind="concat", name="expand")
-    return Block("seq", (_conv(1, a["s"], o, name="squeeze1x1"), expand), kind="fire",
-                 describe=_fire_describe(a), line=ctx.line)
+    expand = Block(
+        "concat",
+        (_conv(1, a["e1"], o, name="expand1x1"), _conv(3, a["e3"], o, name="expand3x3"), _merge("concat")),
+        kind="concat",
+        name="expand",
+    )
+    return Block(
+        "seq",
+        (_conv(1, a["s"], o, name="squeeze1x1"), expand),
+        kind="fire",
+        describe=_fire_describe(a),
+        line=ctx.line,
+    )
 
 
-register_block(BlockKind(
-    key="fire", label="Fire", type_names=("fire",), filter_syntax=", ".join(FIRE_ARGS),
-    parse=_fire_parse, expand=_fire_expand, describe=_fire_describe))
+register_block(
+    BlockKind(
+        key="fire",
+        label="Fire",
+        type_names=("fire",),
+        filter_syntax=", ".join(FIRE_ARGS),
+        parse=_fire_parse,
+        expand=_fire_expand,
+        describe=_fire_describe,
+    )
+)
 
 # -- MobileNetV2's inverted residual bottleneck ------------------------------------------
 
 
 def _bottleneck_parse(cell: str) -> dict:
-    args = grammar.arguments(cell, ("t", "c", "n"), "a bottleneck row (t, c, n; the stride s in the Type column)",
-                             required=2)
+    args = grammar.arguments(
+        cell, ("t", "c", "n"), "a bottleneck row (t, c, n; the stride s in the Type column)", required=2
+    )
     t = grammar.decimal(args["t"], "the expansion factor t")
     if not 1 <= t <= 1000:
-        raise RuleError(f"the expansion factor t must be at least 1 (an expansion) and at most 1000, got {t:g}")
+        raise RuleError(
+            f"the expansion factor t must be at least 1 (an expansion) and at most 1000, got {t:g}"
+        )
     n = grammar.whole_number(args.get("n", "1"), "the repeat count n")
     if n > MAX_UNITS:
         raise RuleError(f"the repeat count n must be at most {MAX_UNITS:,}, got {n:,}")
@@ -146,19 +187,39 @@ def _bottleneck_expand(a: dict, ctx: BlockContext) -> Block:
     for i in range(a["n"]):
         stride = ctx.stride if i == 0 else 1
         main = ([_conv(1, None, o, width_ratio=a["t"])] if a["t"] != 1 else []) + [
-            Layer(kind="conv_dw", kernel=(3, 3), stride=stride, options=o), _conv(1, a["c"], _linear(o))]
+            Layer(kind="conv_dw", kernel=(3, 3), stride=stride, options=o),
+            _conv(1, a["c"], _linear(o)),
+        ]
         if stride == 1 and cin == a["c"]:
-            units.append(Block("add", (Block("seq", tuple(main), name="main"), Block("seq", (), name="shortcut"),
-                                       _merge("add")), kind="bottleneck", fallback="drop"))
+            units.append(
+                Block(
+                    "add",
+                    (
+                        Block("seq", tuple(main), name="main"),
+                        Block("seq", (), name="shortcut"),
+                        _merge("add"),
+                    ),
+                    kind="bottleneck",
+                    fallback="drop",
+                )
+            )
         else:
             units.append(Block("seq", tuple(main), kind="bottleneck"))
         cin = a["c"]
     return _units("bottleneck", units, ctx, _bottleneck_describe(a))
 
 
-register_block(BlockKind(
-    key="bottleneck", label="Bottleneck", type_names=("bottleneck", "inverted residual"), filter_syntax="t, c, n",
-    parse=_bottleneck_parse, expand=_bottleneck_expand, describe=_bottleneck_describe))
+register_block(
+    BlockKind(
+        key="bottleneck",
+        label="Bottleneck",
+        type_names=("bottleneck", "inverted residual"),
+        filter_syntax="t, c, n",
+        parse=_bottleneck_parse,
+        expand=_bottleneck_expand,
+        describe=_bottleneck_describe,
+    )
+)
 
 # -- ResNet's residual blocks (basic and bottleneck) --------------------------------------
 
@@ -168,8 +229,10 @@ _BRACKETS = re.compile(r"^\s*\[([^\[\]]{1,400})\]\s*(?:[×xX]\s*([0-9]{1,20}))?\
 def _residual_parse(cell: str) -> dict:
     m = _BRACKETS.match(cell)
     if not m:
-        raise RuleError("a residual row must read like [3 × 3, 64; 3 × 3, 64] × 2 (the convs of one block, "
-                        "then the repeat count)")
+        raise RuleError(
+            "a residual row must read like [3 × 3, 64; 3 × 3, 64] × 2 (the convs of one block, "
+            "then the repeat count)"
+        )
     convs = []
     for entry in m.group(1).split(";"):
         kernel, sep, width = entry.partition(",")
@@ -199,17 +262,35 @@ def _residual_expand(a: dict, ctx: BlockContext) -> Block:
     units, cin = [], ctx.in_shape[0]
     for u in range(a["n"]):
         stride = ctx.stride if u == 0 else 1
-        main = tuple(_conv(k, c, o if i < len(convs) - 1 else _linear(o), stride if i == at else 1)
-                     for i, (k, c) in enumerate(convs))
+        main = tuple(
+            _conv(k, c, o if i < len(convs) - 1 else _linear(o), stride if i == at else 1)
+            for i, (k, c) in enumerate(convs)
+        )
         shortcut = (_conv(1, out, _linear(o), stride),) if stride != 1 or cin != out else ()
-        units.append(Block("add", (Block("seq", main, name="main"), Block("seq", shortcut, name="shortcut"),
-                                   _merge("add", o.activation)), kind="residual",
-                           fallback=None if shortcut else "project"))
+        units.append(
+            Block(
+                "add",
+                (
+                    Block("seq", main, name="main"),
+                    Block("seq", shortcut, name="shortcut"),
+                    _merge("add", o.activation),
+                ),
+                kind="residual",
+                fallback=None if shortcut else "project",
+            )
+        )
         cin = out
     return _units("residual", units, ctx, _residual_describe(a))
 
 
-register_block(BlockKind(
-    key="residual", label="Residual", type_names=("residual", "residual block"),
-    filter_syntax="[K × K, C; K × K, C; …] × n", parse=_residual_parse, expand=_residual_expand,
-    describe=_residual_describe))
+register_block(
+    BlockKind(
+        key="residual",
+        label="Residual",
+        type_names=("residual", "residual block"),
+        filter_syntax="[K × K, C; K × K, C; …] × n",
+        parse=_residual_parse,
+        expand=_residual_expand,
+        describe=_residual_describe,
+    )
+)

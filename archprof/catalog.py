@@ -37,13 +37,19 @@ def load(name: str) -> ModelSpec:
         return _parse_cached(resource.read_text(encoding="utf-8"), f"{name}.md (built-in)", name)
     path = Path(name)
     if not path.is_file():
-        raise ConfigError(f"unknown spec {name!r}: not a built-in ({', '.join(builtin_names())}) "
-                          f"and no such file")
+        raise ConfigError(
+            f"unknown spec {name!r}: not a built-in ({', '.join(builtin_names())}) and no such file"
+        )
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:  # refuse before reading: a spec is a short table
-            raise SpecError(name, 1, "", f"the file is {size / 2**20:,.1f} MiB; a spec is a layer table of at most "
-                                         f"{MAX_SPEC_BYTES / 2**20:g} MiB")
+            raise SpecError(
+                name,
+                1,
+                "",
+                f"the file is {size / 2**20:,.1f} MiB; a spec is a layer table of at most "
+                f"{MAX_SPEC_BYTES / 2**20:g} MiB",
+            )
         data = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read spec file {name!r}: {e.strerror}") from None
@@ -54,7 +60,9 @@ def load(name: str) -> ModelSpec:
         text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not text
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise SpecError(name, line, "", f"not UTF-8 text (byte {e.start}); a spec is a Markdown file") from None
+        raise SpecError(
+            name, line, "", f"not UTF-8 text (byte {e.start}); a spec is a Markdown file"
+        ) from None
     return _parse_cached(text, name, name)  # the key is the path as given, so that ref loads it again
 
 

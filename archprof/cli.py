@@ -7,12 +7,18 @@ This is the edge where files are read and written and text is printed. Every
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import sys
 
 from . import __version__
 
-DTYPES = ("float32", "float16", "bfloat16", "float64")  # the keys of costs.DTYPE_BYTES (not imported: pandas is slow)
+DTYPES = (
+    "float32",
+    "float16",
+    "bfloat16",
+    "float64",
+)  # the keys of costs.DTYPE_BYTES (not imported: pandas is slow)
 EXIT_CODES = """exit codes:
   0    success
   1    validation failure (archprof validate: a check FAILED), or (archprof diff) A and B differ
@@ -27,8 +33,10 @@ class _Formatter(argparse.HelpFormatter):
     def _fill_text(self, text, width, indent):
         import textwrap
 
-        return "\n\n".join(p if "\n" in p else textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
-                           for p in text.split("\n\n"))
+        return "\n\n".join(
+            p if "\n" in p else textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
+            for p in text.split("\n\n")
+        )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,129 +47,214 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC",
-                   help="a built-in spec (see 'archprof list') or a path to a spec file; "
-                        "append ':standard' for its standard-convolution equivalent, e.g. mobilenet_v1:standard; "
-                        "or your own model, FILE.py:NAME (Python code that runs: only files you trust)")
-    p.add_argument("--alpha", type=float, default=1.0, metavar="A",
-                   help="width multiplier α: every channel count but the image's and the classes' "
-                        "becomes int(c·α) (default 1)")
+    p.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="a built-in spec (see 'archprof list') or a path to a spec file; "
+        "append ':standard' for its standard-convolution equivalent, e.g. mobilenet_v1:standard; "
+        "or your own model, FILE.py:NAME (Python code that runs: only files you trust)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=1.0,
+        metavar="A",
+        help="width multiplier α: every channel count but the image's and the classes' "
+        "becomes int(c·α) (default 1)",
+    )
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--resolution", type=int, metavar="R", help="input resolution in pixels (default: the spec's)")
-    size.add_argument("--rho", type=float, metavar="P",
-                      help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)")
-    p.add_argument("--classes", type=int, metavar="N",
-                   help="replace the classifier's width (the last conv/FC) with N classes (default: the spec's)")
-    p.add_argument("--input-shape", metavar="CxHxW",
-                   help="the input of a model file (FILE.py:NAME), without the batch (default 3x224x224)")
+    size.add_argument(
+        "--resolution", type=int, metavar="R", help="input resolution in pixels (default: the spec's)"
+    )
+    size.add_argument(
+        "--rho",
+        type=float,
+        metavar="P",
+        help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)",
+    )
+    p.add_argument(
+        "--classes",
+        type=int,
+        metavar="N",
+        help="replace the classifier's width (the last conv/FC) with N classes (default: the spec's)",
+    )
+    p.add_argument(
+        "--input-shape",
+        metavar="CxHxW",
+        help="the input of a model file (FILE.py:NAME), without the batch (default 3x224x224)",
+    )
 
 
 def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     m = p.add_argument_group("measuring (latency, measured memory, roofline)")
     m.add_argument("--no-latency", action="store_true", help="count only: build and time nothing (instant)")
-    m.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="intra-op threads while timing (default 1: on few cores more threads drift between runs)")
+    m.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="intra-op threads while timing (default 1: on few cores more threads drift between runs)",
+    )
     m.add_argument("--batch", type=int, default=1, metavar="N", help="batch size (default 1)")
     m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
-    m.add_argument("--channels-last", action="store_true", help="run the model and input in channels-last memory format")
-    m.add_argument("--max-memory", metavar="SIZE",
-                   help="refuse to build or measure what is estimated to need more than SIZE (e.g. 8GiB); "
-                        "the memory available now is always a limit")
+    m.add_argument(
+        "--channels-last", action="store_true", help="run the model and input in channels-last memory format"
+    )
+    m.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="refuse to build or measure what is estimated to need more than SIZE (e.g. 8GiB); "
+        "the memory available now is always a limit",
+    )
     if grid:
-        m.add_argument("--max-rounds", type=int, default=8, metavar="N",
-                       help="interleaved timing rounds at most (default 8; at least 3, more while a "
-                            "configuration's spread is above 5 %%)")
+        m.add_argument(
+            "--max-rounds",
+            type=int,
+            default=8,
+            metavar="N",
+            help="interleaved timing rounds at most (default 8; at least 3, more while a "
+            "configuration's spread is above 5 %%)",
+        )
         return
-    m.add_argument("--min-run-time", type=float, default=1.0, metavar="S",
-                   help="seconds of end-to-end timing at least (default 1); rounds are added while the "
-                        "spread (IQR/median) is above 5 %%, up to 2 s")
-    m.add_argument("--no-isolated", action="store_true",
-                   help="skip timing each layer alone on a tensor of its input shape")
+    m.add_argument(
+        "--min-run-time",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds of end-to-end timing at least (default 1); rounds are added while the "
+        "spread (IQR/median) is above 5 %%, up to 2 s",
+    )
+    m.add_argument(
+        "--no-isolated",
+        action="store_true",
+        help="skip timing each layer alone on a tensor of its input shape",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archprof",
         description="What does a convolutional network cost, layer by layer, and how does that move with "
-                    "width (α) and input resolution (ρ)? archprof counts params, mult-adds and memory exactly "
-                    "from a paper-style layer table (or your own nn.Module, FILE.py:NAME), builds the network in "
-                    "PyTorch, measures its latency, checks the MobileNetV1 paper's claims against it and the "
-                    "networks it is compared with, and explains why two networks' counts differ (diff). "
-                    "'archprof COMMAND --help' for each command.",
+        "width (α) and input resolution (ρ)? archprof counts params, mult-adds and memory exactly "
+        "from a paper-style layer table (or your own nn.Module, FILE.py:NAME), builds the network in "
+        "PyTorch, measures its latency, checks the MobileNetV1 paper's claims against it and the "
+        "networks it is compared with, and explains why two networks' counts differ (diff). "
+        "'archprof COMMAND --help' for each command.",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n  archprof list\n"
-               "  archprof show mobilenet_v1\n"
-               "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
-               "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
-               "  archprof profile my_net.py:MyNet --input-shape 3x224x224\n"
-               "  archprof diff mobilenet_v1 my_net.py:MyNet\n"
-               "  archprof validate",
-        formatter_class=_Formatter)
+        "  archprof show mobilenet_v1\n"
+        "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
+        "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
+        "  archprof profile my_net.py:MyNet --input-shape 3x224x224\n"
+        "  archprof diff mobilenet_v1 my_net.py:MyNet\n"
+        "  archprof validate",
+        formatter_class=_Formatter,
+    )
     parser.add_argument("--version", action="version", version=f"archprof {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Formatter)
     sub.required = True
 
-    sub.add_parser("list", help="list the built-in specs", description="List the built-in specs with their default grids.",
-                   epilog=EXIT_CODES)
+    sub.add_parser(
+        "list",
+        help="list the built-in specs",
+        description="List the built-in specs with their default grids.",
+        epilog=EXIT_CODES,
+    )
 
-    show = sub.add_parser("show", help="print a spec as parsed, with inferred shapes",
-                          description="Print the parsed layer table of SPEC with the input and output shape "
-                                      "of every row, in one configuration (α, resolution).", epilog=EXIT_CODES)
+    show = sub.add_parser(
+        "show",
+        help="print a spec as parsed, with inferred shapes",
+        description="Print the parsed layer table of SPEC with the input and output shape "
+        "of every row, in one configuration (α, resolution).",
+        epilog=EXIT_CODES,
+    )
     _config_args(show)
 
     profile = sub.add_parser(
-        "profile", help="per-layer params, mult-adds, memory and latency of one configuration",
+        "profile",
+        help="per-layer params, mult-adds, memory and latency of one configuration",
         description="Per-layer cost of SPEC at one width and resolution: params (all learnable, and the "
-                    "paper's conv+FC weights), mult-adds (conv and FC multiply-accumulates), weight bytes, "
-                    "activation bytes and the peak activation memory; and, unless --no-latency, measured "
-                    "latency (end to end and per layer inside the full pass, median/IQR/p90/min), measured "
-                    "memory, the roofline and the share of each layer type. A progress bar shows on stderr "
-                    "when it is a terminal; --format json keeps stdout clean.",
-        epilog=EXIT_CODES)
+        "paper's conv+FC weights), mult-adds (conv and FC multiply-accumulates), weight bytes, "
+        "activation bytes and the peak activation memory; and, unless --no-latency, measured "
+        "latency (end to end and per layer inside the full pass, median/IQR/p90/min), measured "
+        "memory, the roofline and the share of each layer type. A progress bar shows on stderr "
+        "when it is a terminal; --format json keeps stdout clean.",
+        epilog=EXIT_CODES,
+    )
     _config_args(profile)
-    profile.add_argument("--format", choices=("table", "json", "csv"), default="table",
-                         help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)")
+    profile.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)",
+    )
     profile.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    profile.add_argument("--dtype", choices=DTYPES, default="float32",
-                         help="element type of weights and activations (default float32)")
+    profile.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="element type of weights and activations (default float32)",
+    )
     _measure_args(profile)
 
     compare = sub.add_parser(
-        "compare", help="compare specs across their α × resolution grids; writes an HTML report",
+        "compare",
+        help="compare specs across their α × resolution grids; writes an HTML report",
         description="Compare SPECs side by side over their default α × resolution grids (or the lists given): "
-                    "params, mult-adds, memory and measured latency, with ratios to the first configuration "
-                    "(the paper's Tables 4–8 on this machine). Prints a summary and writes a self-contained "
-                    "interactive HTML report (reports/<specs>.html unless --html is given).",
+        "params, mult-adds, memory and measured latency, with ratios to the first configuration "
+        "(the paper's Tables 4–8 on this machine). Prints a summary and writes a self-contained "
+        "interactive HTML report (reports/<specs>.html unless --html is given).",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
-               "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
-               "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv")
-    compare.add_argument("specs", nargs="+", metavar="SPEC",
-                         help="built-in specs or spec files, optionally with ':standard'")
-    compare.add_argument("--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's grid; "
-                                                         "model files are profiled as written)")
+        "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
+        "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
+    )
+    compare.add_argument(
+        "specs", nargs="+", metavar="SPEC", help="built-in specs or spec files, optionally with ':standard'"
+    )
+    compare.add_argument(
+        "--alpha",
+        metavar="LIST",
+        help="width multipliers, comma-separated (default: each spec's grid; "
+        "model files are profiled as written)",
+    )
     grid_size = compare.add_mutually_exclusive_group()
     grid_size.add_argument("--resolution", metavar="LIST", help="resolutions in pixels, comma-separated")
-    grid_size.add_argument("--rho", metavar="LIST", help="resolution multipliers, comma-separated (224·ρ for a 224 spec)")
-    compare.add_argument("--input-shape", metavar="CxHxW",
-                         help="the input of the model files (FILE.py:NAME) compared, without the batch (default 3x224x224)")
-    compare.add_argument("--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)")
-    compare.add_argument("--csv", metavar="PATH", help="also write every layer row and configuration total as CSV")
+    grid_size.add_argument(
+        "--rho", metavar="LIST", help="resolution multipliers, comma-separated (224·ρ for a 224 spec)"
+    )
+    compare.add_argument(
+        "--input-shape",
+        metavar="CxHxW",
+        help="the input of the model files (FILE.py:NAME) compared, without the batch (default 3x224x224)",
+    )
+    compare.add_argument(
+        "--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)"
+    )
+    compare.add_argument(
+        "--csv", metavar="PATH", help="also write every layer row and configuration total as CSV"
+    )
     compare.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
-    compare.add_argument("--dtype", choices=DTYPES, default="float32",
-                         help="element type of weights and activations (default float32)")
+    compare.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="element type of weights and activations (default float32)",
+    )
     _measure_args(compare, grid=True)
 
     diff = sub.add_parser(
-        "diff", help="explain why two networks' counts differ, row by row",
+        "diff",
+        help="explain why two networks' counts differ, row by row",
         description="Align A and B row by row — each a spec (SPEC, SPEC@α or SPEC@α,RESOLUTION, e.g. "
-                    "mobilenet_v1@0.5,160) or your own model (FILE.py:NAME, Python code that runs: only files you "
-                    "trust) — and print, for every row that differs and in total, the difference in params, "
-                    "mult-adds and output shape with its reason: a bias, a batch norm (or its scale), an "
-                    "activation, a stride or padding, the channels (with the rounding rule that gives them), the "
-                    "classes, a row missing or extra. The differences add up to the total. Exits 0 when A and B "
-                    "agree, 1 when they differ.",
+        "mobilenet_v1@0.5,160) or your own model (FILE.py:NAME, Python code that runs: only files you "
+        "trust) — and print, for every row that differs and in total, the difference in params, "
+        "mult-adds and output shape with its reason: a bias, a batch norm (or its scale), an "
+        "activation, a stride or padding, the channels (with the rounding rule that gives them), the "
+        "classes, a row missing or extra. The differences add up to the total. Exits 0 when A and B "
+        "agree, 1 when they differ.",
         epilog=EXIT_CODES + "\nexamples:\n  archprof diff mobilenet_v1 my_mobilenet.py:MobileNet\n"
-                 "  archprof diff mobilenet_v1@0.35 mobilenet_v2@0.35 --format json")
+        "  archprof diff mobilenet_v1@0.35 mobilenet_v2@0.35 --format json",
+    )
     diff.add_argument("a", metavar="A", help="the reference: a spec (SPEC[@α[,R]]) or FILE.py:NAME")
     diff.add_argument("b", metavar="B", help="the one to explain: a spec or FILE.py:NAME")
     diff.add_argument("--input-shape", metavar="CxHxW", help="the input of model files (default 3x224x224)")
@@ -169,19 +262,30 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
     validate = sub.add_parser(
-        "validate", help="check the paper's claims and archprof's own consistency",
+        "validate",
+        help="check the paper's claims and archprof's own consistency",
         description="Run the MobileNetV1 paper's claims (Tables 1–9 and the prose ratios) and archprof's "
-                    "invariants (params do not change with resolution, mult-adds scale with resolution², "
-                    "params and mult-adds scale roughly with α²; analytic counts equal fvcore and "
-                    "sum(p.numel()) of the built model, layer by layer, over each spec's default grid). "
-                    "Prints check, expected, got and verdict; exits 1 if any check FAILS.",
-        epilog=EXIT_CODES)
-    validate.add_argument("specs", nargs="*", metavar="SPEC",
-                          help="specs to check (default: every built-in and its :standard variant)")
-    validate.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
+        "invariants (params do not change with resolution, mult-adds scale with resolution², "
+        "params and mult-adds scale roughly with α²; analytic counts equal fvcore and "
+        "sum(p.numel()) of the built model, layer by layer, over each spec's default grid). "
+        "Prints check, expected, got and verdict; exits 1 if any check FAILS.",
+        epilog=EXIT_CODES,
+    )
+    validate.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="specs to check (default: every built-in and its :standard variant)",
+    )
+    validate.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
     validate.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    validate.add_argument("--no-crosscheck", action="store_true",
-                          help="skip building the models (fvcore and parameter cross-checks): analytic checks only")
+    validate.add_argument(
+        "--no-crosscheck",
+        action="store_true",
+        help="skip building the models (fvcore and parameter cross-checks): analytic checks only",
+    )
     return parser
 
 
@@ -207,20 +311,42 @@ def cmd_list(args) -> int:
     from .costs import count, totals
 
     table = Table(title="built-in specs", header_style="bold")
-    for col in ("spec", "name", "citation", "input (H × W × C)", "classes", "params", "mult-adds",
-                "default α", "default resolution"):
-        table.add_column(col, justify="right" if col in ("params", "mult-adds", "classes") else "left",
-                         no_wrap=col in ("spec", "params", "mult-adds"))
+    for col in (
+        "spec",
+        "name",
+        "citation",
+        "input (H × W × C)",
+        "classes",
+        "params",
+        "mult-adds",
+        "default α",
+        "default resolution",
+    ):
+        table.add_column(
+            col,
+            justify="right" if col in ("params", "mult-adds", "classes") else "left",
+            no_wrap=col in ("spec", "params", "mult-adds"),
+        )
     for name in builtin_names():
         s = load(name)
         t = totals(count(s))
         c, h, w = s.input_shape
-        table.add_row(name, Text(s.name), Text(s.citation), f"{h} × {w} × {c}", str(s.classes), f"{t['params']:,}",
-                      f"{t['mult_adds'] / 1e6:,.1f} M", ", ".join(f"{a:g}" for a in s.alphas),
-                      ", ".join(map(str, s.resolutions)))
+        table.add_row(
+            name,
+            Text(s.name),
+            Text(s.citation),
+            f"{h} × {w} × {c}",
+            str(s.classes),
+            f"{t['params']:,}",
+            f"{t['mult_adds'] / 1e6:,.1f} M",
+            ", ".join(f"{a:g}" for a in s.alphas),
+            ", ".join(map(str, s.resolutions)),
+        )
     _console().print(table)
-    _console().print("params and mult-adds at the spec's own input, α = 1. Append ':standard' to a spec with "
-                     "depthwise separable convs for its standard-conv equivalent.")
+    _console().print(
+        "params and mult-adds at the spec's own input, α = 1. Append ':standard' to a spec with "
+        "depthwise separable convs for its standard-conv equivalent."
+    )
     return 0
 
 
@@ -239,17 +365,32 @@ def _measure_kwargs(args) -> dict:
     """The measuring options of ``profile`` and ``compare`` as keyword arguments of the API."""
     from .guard import parse_size
 
-    return dict(latency=not args.no_latency, dtype=args.dtype, batch=args.batch, threads=args.threads,
-                device=args.device, channels_last=args.channels_last,
-                max_memory=parse_size(args.max_memory) if args.max_memory else None, progress=_Progress)
+    return dict(
+        latency=not args.no_latency,
+        dtype=args.dtype,
+        batch=args.batch,
+        threads=args.threads,
+        device=args.device,
+        channels_last=args.channels_last,
+        max_memory=parse_size(args.max_memory) if args.max_memory else None,
+        progress=_Progress,
+    )
 
 
 def cmd_profile(args) -> int:
     from .api import profile
 
-    result = profile(args.spec, args.alpha, args.resolution, rho=args.rho, classes=args.classes,
-                     input_shape=args.input_shape,
-                     min_run_time=args.min_run_time, isolated=not args.no_isolated, **_measure_kwargs(args))
+    result = profile(
+        args.spec,
+        args.alpha,
+        args.resolution,
+        rho=args.rho,
+        classes=args.classes,
+        input_shape=args.input_shape,
+        min_run_time=args.min_run_time,
+        isolated=not args.no_isolated,
+        **_measure_kwargs(args),
+    )
     for warning in result.warnings:
         print(f"archprof: warning: {warning}", file=sys.stderr)
     if args.format == "table":
@@ -287,19 +428,38 @@ def cmd_compare(args) -> int:
     for path in (html_path, args.csv, args.json):  # refused before anything is measured
         if path:
             check_writable(path)
-    result = run_compare(args.specs, alphas, resolutions, rhos, input_shape=args.input_shape,
-                         max_rounds=args.max_rounds, **_measure_kwargs(args))
+    result = run_compare(
+        args.specs,
+        alphas,
+        resolutions,
+        rhos,
+        input_shape=args.input_shape,
+        max_rounds=args.max_rounds,
+        **_measure_kwargs(args),
+    )
     configs, layers, checks = result.configs, result.layers, result.checks
     title = "archprof: " + " vs ".join(args.specs)
-    page = html.render(configs, layers, title=title, environment=result.environment, roof=result.roofline,
-                       checks=checks, generated=time.strftime("%Y-%m-%d %H:%M %Z"))
+    page = html.render(
+        configs,
+        layers,
+        title=title,
+        environment=result.environment,
+        roof=result.roofline,
+        checks=checks,
+        generated=time.strftime("%Y-%m-%d %H:%M %Z"),
+    )
     written = [write_atomic(html_path, page)]
     if args.csv:
         written.append(write_atomic(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
     if args.json:
-        extra = {"environment": result.environment, "roofline": result.roofline,
-                 "validation": export.validation_dict(checks)}
-        written.append(write_atomic(args.json, export.to_json(export.comparison_dict(configs, layers, extra))))
+        extra = {
+            "environment": result.environment,
+            "roofline": result.roofline,
+            "validation": export.validation_dict(checks),
+        }
+        written.append(
+            write_atomic(args.json, export.to_json(export.comparison_dict(configs, layers, extra)))
+        )
     console = _console()
     console.print(terminal.comparison_table(configs, result.environment is not None, result.environment))
     for path in written:
@@ -338,8 +498,14 @@ class _Progress:
         if sys.stderr.isatty() and self.total:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=_console(stderr=True), transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=_console(stderr=True),
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task(self.description, total=self.total)
         return self
@@ -381,8 +547,14 @@ def cmd_diff(args) -> int:
     return 0 if result.agree else 1
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "profile": cmd_profile, "compare": cmd_compare,
-            "validate": cmd_validate, "diff": cmd_diff}
+COMMANDS = {
+    "list": cmd_list,
+    "show": cmd_show,
+    "profile": cmd_profile,
+    "compare": cmd_compare,
+    "validate": cmd_validate,
+    "diff": cmd_diff,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,10 +604,9 @@ def entry() -> None:
     argv = sys.argv[1:]
     env = _tuned_environment(argv)
     if env is not None:
-        try:
+        # on failure measure untuned; the page-fault warning will say so
+        with contextlib.suppress(OSError):
             os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
-        except OSError:
-            pass  # measure untuned; the page-fault warning will say so
     code = main(argv)
     if code == 130:
         # Interrupted: everything is cleaned up and said. Leave now, without the interpreter's shutdown, where an

@@ -31,14 +31,46 @@ INT64_BYTES = 8
 
 CONFIG_COLUMNS = ["model", "variant", "alpha", "resolution", "dtype", "batch"]
 LAYER_COLUMNS = CONFIG_COLUMNS + [
-    "index", "path", "name", "parent", "depth", "kind", "group", "role", "filter", "stride", "line",
-    "kernel", "groups", "padding",
-    "in_c", "in_h", "in_w", "out_c", "out_h", "out_w",
-    "params", "paper_params", "non_trainable_params", "frozen_params", "mult_adds", "weight_bytes", "input_bytes",
-    "activation_bytes", "live_bytes", "latency_ms",
+    "index",
+    "path",
+    "name",
+    "parent",
+    "depth",
+    "kind",
+    "group",
+    "role",
+    "filter",
+    "stride",
+    "line",
+    "kernel",
+    "groups",
+    "padding",
+    "in_c",
+    "in_h",
+    "in_w",
+    "out_c",
+    "out_h",
+    "out_w",
+    "params",
+    "paper_params",
+    "non_trainable_params",
+    "frozen_params",
+    "mult_adds",
+    "weight_bytes",
+    "input_bytes",
+    "activation_bytes",
+    "live_bytes",
+    "latency_ms",
 ]
-SUMMED = ["params", "paper_params", "non_trainable_params", "frozen_params", "mult_adds", "weight_bytes",
-          "activation_bytes"]
+SUMMED = [
+    "params",
+    "paper_params",
+    "non_trainable_params",
+    "frozen_params",
+    "mult_adds",
+    "weight_bytes",
+    "activation_bytes",
+]
 
 CONVENTIONS = (
     "mult-adds: multiply-accumulates of conv and FC layers (bias, BN, ReLU, pooling, softmax, adds not counted); "
@@ -58,17 +90,37 @@ def _row_dict(spec: ModelSpec, r, dtype: str, batch: int) -> dict:
     oc, oh, ow = r.out_shape
     layer = r.layer
     return {
-        "model": spec.key, "variant": spec.variant, "alpha": spec.alpha, "resolution": spec.resolution,
-        "dtype": dtype, "batch": batch,
-        "index": r.index, "path": r.path, "name": r.name, "parent": r.parent, "depth": r.depth,
-        "kind": kind.key, "group": kind.group(layer), "role": layer.role,
+        "model": spec.key,
+        "variant": spec.variant,
+        "alpha": spec.alpha,
+        "resolution": spec.resolution,
+        "dtype": dtype,
+        "batch": batch,
+        "index": r.index,
+        "path": r.path,
+        "name": r.name,
+        "parent": r.parent,
+        "depth": r.depth,
+        "kind": kind.key,
+        "group": kind.group(layer),
+        "role": layer.role,
         "filter": kind.describe(layer, r.in_shapes if kind.merge else r.in_shape),
-        "stride": layer.stride, "line": layer.line,
+        "stride": layer.stride,
+        "line": layer.line,
         "kernel": list(layer.kernel) if layer.kernel else None,
-        "groups": kind.groups(layer, r.in_shape), "padding": list(kind.pads(layer, r.in_shape)),
-        "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
-        "params": cost.params, "paper_params": cost.paper_params, "non_trainable_params": cost.float_buffers,
-        "frozen_params": 0, "mult_adds": cost.mult_adds,
+        "groups": kind.groups(layer, r.in_shape),
+        "padding": list(kind.pads(layer, r.in_shape)),
+        "in_c": c,
+        "in_h": h,
+        "in_w": w,
+        "out_c": oc,
+        "out_h": oh,
+        "out_w": ow,
+        "params": cost.params,
+        "paper_params": cost.paper_params,
+        "non_trainable_params": cost.float_buffers,
+        "frozen_params": 0,
+        "mult_adds": cost.mult_adds,
         "weight_bytes": (cost.params + cost.float_buffers) * size + cost.int64_buffers * INT64_BYTES,
         "input_bytes": sum(x[0] * x[1] * x[2] for x in shapes_in) * size * batch,
         "activation_bytes": oc * oh * ow * size * batch,
@@ -138,21 +190,40 @@ def block_rows(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
         block: Block = r.layer
         lat = latency[idx]
         row = {col: first[col] for col in CONFIG_COLUMNS} if first is not None else {}
-        row.update({
-            "index": r.index, "path": r.path, "name": r.name, "parent": r.parent, "depth": r.depth,
-            "kind": block.kind, "group": "", "role": "", "filter": block.describe or _branch_label(block),
-            "stride": None, "line": block.line, "kernel": None, "groups": None, "padding": None,
-            "in_c": c, "in_h": h, "in_w": w, "out_c": oc, "out_h": oh, "out_w": ow,
-            **{col: int(summed[col][idx].sum()) for col in SUMMED},
-            "input_bytes": None, "live_bytes": int(summed["live_bytes"][idx].max()) if len(idx) else 0,
-            "latency_ms": float(np.nansum(lat)) if len(idx) and not np.isnan(lat).all() else float("nan"),
-        })
+        row.update(
+            {
+                "index": r.index,
+                "path": r.path,
+                "name": r.name,
+                "parent": r.parent,
+                "depth": r.depth,
+                "kind": block.kind,
+                "group": "",
+                "role": "",
+                "filter": block.describe or _branch_label(block),
+                "stride": None,
+                "line": block.line,
+                "kernel": None,
+                "groups": None,
+                "padding": None,
+                "in_c": c,
+                "in_h": h,
+                "in_w": w,
+                "out_c": oc,
+                "out_h": oh,
+                "out_w": ow,
+                **{col: int(summed[col][idx].sum()) for col in SUMMED},
+                "input_bytes": None,
+                "live_bytes": int(summed["live_bytes"][idx].max()) if len(idx) else 0,
+                "latency_ms": float(np.nansum(lat)) if len(idx) and not np.isnan(lat).all() else float("nan"),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
 
 
 def _branch_label(block: Block) -> str:
-    if block.kind not in ("seq", "concat", "add"):   # a user's module or a block kind: its row says what it is
+    if block.kind not in ("seq", "concat", "add"):  # a user's module or a block kind: its row says what it is
         return ""
     if block.merge == "seq":
         return "" if block.children else "identity"
@@ -170,7 +241,12 @@ def nested(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
     for c in extra:
         blocks[c] = float("nan")
     order = {r.path: i for i, r in enumerate(tree_rows(spec))}
-    both = pd.concat([layers.assign(is_block=False), blocks[layers.columns].assign(is_block=True)],
-                     ignore_index=True) if len(blocks) else layers.assign(is_block=False)
+    both = (
+        pd.concat(
+            [layers.assign(is_block=False), blocks[layers.columns].assign(is_block=True)], ignore_index=True
+        )
+        if len(blocks)
+        else layers.assign(is_block=False)
+    )
     both = both.iloc[both["path"].map(order).argsort(kind="stable")].reset_index(drop=True)
     return both

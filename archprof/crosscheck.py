@@ -40,8 +40,10 @@ def fvcore_mult_adds(model, x, paths: list[str]) -> dict[str, int]:
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     by_module = analysis.by_module_and_operator()
-    return {path: sum(by_module.get(path.replace("/", "."), {}).get(op, 0) for op in FVCORE_MULT_ADD_OPS)
-            for path in paths}
+    return {
+        path: sum(by_module.get(path.replace("/", "."), {}).get(op, 0) for op in FVCORE_MULT_ADD_OPS)
+        for path in paths
+    }
 
 
 def crosscheck(spec: ModelSpec) -> pd.DataFrame:

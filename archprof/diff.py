@@ -26,17 +26,17 @@ COMMON_ALPHAS = (1.4, 1.3, 0.75, 0.5, 0.35, 0.25)
 @dataclass
 class Unit:
     rows: list[str]
-    kind: str                       # "conv", "dw", "fc" or "other" (rows before the first weighted one)
+    kind: str  # "conv", "dw", "fc" or "other" (rows before the first weighted one)
     kernel: tuple | None
     stride: int | None
     padding: tuple | None
     in_c: int
-    out: tuple                      # (C, H, W) of the weighted row
+    out: tuple  # (C, H, W) of the weighted row
     params: int
     mult_adds: int
     groups: int = 1
-    bias: bool | None = None        # None: not known (a module's functional code)
-    bn: str | None = None           # "scale", "no scale" or None (absent)
+    bias: bool | None = None  # None: not known (a module's functional code)
+    bn: str | None = None  # "scale", "no scale" or None (absent)
     act: str | None = None
     classifier: bool = False
 
@@ -67,7 +67,7 @@ class Diff:
     mult_adds_a: int
     mult_adds_b: int
     rows: list[Row]
-    matched: int                    # units that agree in everything
+    matched: int  # units that agree in everything
 
     @property
     def agree(self) -> bool:
@@ -82,10 +82,19 @@ class Diff:
         return self.mult_adds_b - self.mult_adds_a
 
     def as_dict(self) -> dict:
-        return {"a": self.a, "b": self.b, "agree": self.agree,
-                "params": {"a": self.params_a, "b": self.params_b, "difference": self.params_difference},
-                "mult_adds": {"a": self.mult_adds_a, "b": self.mult_adds_b, "difference": self.mult_adds_difference},
-                "matched_units": self.matched, "rows": [asdict(r) for r in self.rows]}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "agree": self.agree,
+            "params": {"a": self.params_a, "b": self.params_b, "difference": self.params_difference},
+            "mult_adds": {
+                "a": self.mult_adds_a,
+                "b": self.mult_adds_b,
+                "difference": self.mult_adds_difference,
+            },
+            "matched_units": self.matched,
+            "rows": [asdict(r) for r in self.rows],
+        }
 
 
 # -- units --------------------------------------------------------------------------------------
@@ -98,7 +107,7 @@ def _spec_facts(spec: ModelSpec) -> dict[str, Layer]:
 
 
 def _weighted_kind(row) -> str | None:
-    """"conv", "dw" or "fc" for a row with weights, from its Table 2 group (the same for spec and module rows)."""
+    """ "conv", "dw" or "fc" for a row with weights, from its Table 2 group (the same for spec and module rows)."""
     group = row.group or ""
     if not (row.paper_params or row.mult_adds):
         return None
@@ -122,10 +131,20 @@ def units(profile) -> list[Unit]:
         layer = facts.get(r.path)
         kind = _weighted_kind(r)
         if kind is not None or not out:
-            out.append(Unit([], kind or "other", tuple(r.kernel) if r.kernel is not None else None,
-                            int(r.stride) if kind else None, tuple(r.padding) if kind else None, int(r.in_c),
-                            (int(r.out_c), int(r.out_h), int(r.out_w)), 0, 0,
-                            groups=int(r.groups) if kind == "conv" and r.groups == r.groups else 1))
+            out.append(
+                Unit(
+                    [],
+                    kind or "other",
+                    tuple(r.kernel) if r.kernel is not None else None,
+                    int(r.stride) if kind else None,
+                    tuple(r.padding) if kind else None,
+                    int(r.in_c),
+                    (int(r.out_c), int(r.out_h), int(r.out_w)),
+                    0,
+                    0,
+                    groups=int(r.groups) if kind == "conv" and r.groups == r.groups else 1,
+                )
+            )
         u = out[-1]
         u.rows.append(r.path)
         u.params += int(r.params)
@@ -135,8 +154,15 @@ def units(profile) -> list[Unit]:
         elif modules:
             _module_follow(u, r, modules.get(r.path.replace("/", ".")), kind is not None)
     classifier = next((u for u in reversed(out) if u.kind in ("conv", "fc")), None)
-    if classifier is not None and spec.classes and classifier.out[0] == spec.classes and (
-            isinstance(spec, ModuleModel) or any(facts[p].role == "classifier" for p in classifier.rows if p in facts)):
+    if (
+        classifier is not None
+        and spec.classes
+        and classifier.out[0] == spec.classes
+        and (
+            isinstance(spec, ModuleModel)
+            or any(facts[p].role == "classifier" for p in classifier.rows if p in facts)
+        )
+    ):
         classifier.classifier = True
     return out
 
@@ -154,13 +180,16 @@ def _module_follow(u: Unit, row, module, weighted: bool) -> None:
 
     name = type(module).__name__ if module is not None else ""
     if weighted:
-        u.bias = (getattr(module, "bias", None) is not None) if module is not None and hasattr(module, "bias") \
+        u.bias = (
+            (getattr(module, "bias", None) is not None)
+            if module is not None and hasattr(module, "bias")
             else None
+        )
         u.act = None
         return
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         u.bn = "scale" if getattr(module, "weight", None) is not None else "no scale"
-    elif name.endswith("Norm") or "Norm" in name:        # GroupNorm, LayerNorm, InstanceNorm…
+    elif name.endswith("Norm") or "Norm" in name:  # GroupNorm, LayerNorm, InstanceNorm…
         u.bn = name
     elif type(module).__module__ == "torch.nn.modules.activation" or (row.kind == "forward" and row.filter):
         ops = row.filter.split(", ") if row.kind == "forward" else []
@@ -184,7 +213,7 @@ def _rounding(a: int, b: int, alphas) -> str:
 
     for alpha in alphas:
         span = range(max(1, math.ceil(min(a, b) / alpha) - 1), math.ceil((max(a, b) + 1) / alpha) + 1)
-        for c in sorted(span, key=lambda c: (c % 8 != 0, c)):   # the paper's widths are multiples of 8
+        for c in sorted(span, key=lambda c: (c % 8 != 0, c)):  # the paper's widths are multiples of 8
             k, d = keras_round(c, alpha), make_divisible(c * alpha)
             if (a, b) == (k, d) and k != d:
                 return f" (int({c}·{alpha:g}) = {k} in A, make_divisible({c}·{alpha:g}, 8) = {d} in B)"
@@ -197,7 +226,7 @@ def _reasons(a: Unit, b: Unit, alphas=COMMON_ALPHAS) -> list[str]:
     out = []
     if a.kind != b.kind:
         out.append(f"a {a.label} in A, a {b.label} in B")
-        return out   # different layers: their channels and options are not one difference each
+        return out  # different layers: their channels and options are not one difference each
     if a.kernel != b.kernel and a.kind == b.kind:
         out.append(f"kernel {'×'.join(map(str, a.kernel or ()))} vs {'×'.join(map(str, b.kernel or ()))}")
     if a.out[0] != b.out[0]:
@@ -214,10 +243,14 @@ def _reasons(a: Unit, b: Unit, alphas=COMMON_ALPHAS) -> list[str]:
     if a.groups != b.groups and a.kind == b.kind:
         out.append(f"groups {a.groups} vs {b.groups}")
     if a.out[1:] != b.out[1:] and not any(r.startswith(("stride", "padding")) for r in out):
-        out.append(f"output {a.out[1]} × {a.out[2]} vs {b.out[1]} × {b.out[2]} (the input differs: an earlier row)")
+        out.append(
+            f"output {a.out[1]} × {a.out[2]} vs {b.out[1]} × {b.out[2]} (the input differs: an earlier row)"
+        )
     if a.bias is not None and b.bias is not None and a.bias != b.bias:
-        out.append(f"bias: {'present' if a.bias else 'absent'} in A, {'present' if b.bias else 'absent'} in B "
-                   f"({'+' if b.bias else '−'}{a.out[0] if a.bias else b.out[0]} params)")
+        out.append(
+            f"bias: {'present' if a.bias else 'absent'} in A, {'present' if b.bias else 'absent'} in B "
+            f"({'+' if b.bias else '−'}{a.out[0] if a.bias else b.out[0]} params)"
+        )
     if a.bn != b.bn:
         out.append(f"batch norm: {_bn(a.bn)} in A, {_bn(b.bn)} in B")
     if a.act != b.act and a.bias is not None and b.bias is not None:
@@ -228,7 +261,9 @@ def _reasons(a: Unit, b: Unit, alphas=COMMON_ALPHAS) -> list[str]:
 
 
 def _bn(bn: str | None) -> str:
-    return {"scale": "present", "no scale": "present without scale", None: "absent"}.get(bn, f"a {bn} instead")
+    return {"scale": "present", "no scale": "present without scale", None: "absent"}.get(
+        bn, f"a {bn} instead"
+    )
 
 
 def _pads(p) -> str:
@@ -238,7 +273,9 @@ def _pads(p) -> str:
 def diff(pa, pb) -> Diff:
     """Profiles ``pa`` (A) and ``pb`` (B) aligned and explained."""
     ua, ub = units(pa), units(pb)
-    alphas = tuple(dict.fromkeys([a for a in (pa.spec.alpha, pb.spec.alpha) if a != 1.0] + list(COMMON_ALPHAS)))
+    alphas = tuple(
+        dict.fromkeys([a for a in (pa.spec.alpha, pb.spec.alpha) if a != 1.0] + list(COMMON_ALPHAS))
+    )
     sig = [(u.kind, u.kernel) for u in ua], [(u.kind, u.kernel) for u in ub]
     rows: list[Row] = []
     matched = 0
@@ -254,17 +291,33 @@ def diff(pa, pb) -> Diff:
             reasons = [f"missing in B: {a.label}"]
         else:
             reasons = [f"extra in B: {b.label}"]
-        rows.append(Row(a.rows if a else [], b.rows if b else [], (b.params if b else 0) - (a.params if a else 0),
-                        (b.mult_adds if b else 0) - (a.mult_adds if a else 0),
-                        list(a.out) if a else None, list(b.out) if b else None, reasons))
+        rows.append(
+            Row(
+                a.rows if a else [],
+                b.rows if b else [],
+                (b.params if b else 0) - (a.params if a else 0),
+                (b.mult_adds if b else 0) - (a.mult_adds if a else 0),
+                list(a.out) if a else None,
+                list(b.out) if b else None,
+                reasons,
+            )
+        )
 
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, *sig, autojunk=False).get_opcodes():
+    for _op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, *sig, autojunk=False).get_opcodes():
         left, right = ua[i1:i2], ub[j1:j2]
         for k in range(max(len(left), len(right))):
             pair(left[k] if k < len(left) else None, right[k] if k < len(right) else None)
     ta, tb = pa.totals, pb.totals
-    return Diff(pa.spec.label, pb.spec.label, ta["params"], tb["params"], ta["mult_adds"], tb["mult_adds"], rows,
-                matched)
+    return Diff(
+        pa.spec.label,
+        pb.spec.label,
+        ta["params"],
+        tb["params"],
+        ta["mult_adds"],
+        tb["mult_adds"],
+        rows,
+        matched,
+    )
 
 
 def side(ref: str, input_shape=None):
@@ -280,8 +333,10 @@ def side(ref: str, input_shape=None):
             alpha = float(parts[0])
             resolution = int(parts[1]) if len(parts) > 1 and parts[1] else None
         except (ValueError, IndexError):
-            raise ConfigError(f"a diff side is SPEC, SPEC@α or SPEC@α,RESOLUTION (e.g. mobilenet_v1@0.5,160), "
-                              f"got {ref}@{config!r}") from None
+            raise ConfigError(
+                f"a diff side is SPEC, SPEC@α or SPEC@α,RESOLUTION (e.g. mobilenet_v1@0.5,160), "
+                f"got {ref}@{config!r}"
+            ) from None
         if len(parts) > 2:
             raise ConfigError(f"SPEC@α,RESOLUTION takes two values, got {config!r}")
     from .modelfile import is_model_ref

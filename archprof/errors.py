@@ -20,7 +20,9 @@ class SpecError(ArchprofError):
     def __init__(self, path: str, line: int | None, text: str, expected: str):
         self.path, self.line, self.text, self.expected = path, line, text, expected
         where = f"{path}:{line}" if line is not None else path
-        shown = f" {' '.join(text.split())!r}:" if text.strip() else ""  # runs of spaces folded: one tidy line
+        shown = (
+            f" {' '.join(text.split())!r}:" if text.strip() else ""
+        )  # runs of spaces folded: one tidy line
         super().__init__(f"{where}:{shown} {expected}")
 
 

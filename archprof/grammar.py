@@ -14,7 +14,15 @@ _TIMES = re.compile(r"\s*[×xX]\s*")
 _INT = re.compile(r"[0-9]+")
 _FLOAT = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 # Characters people paste for "×" that are not it; named in the error so the fix is obvious.
-_LOOKALIKES = {"✕": "U+2715", "✖": "U+2716", "⨯": "U+2A2F", "х": "Cyrillic х", "Х": "Cyrillic Х", "*": "*", "·": "·"}
+_LOOKALIKES = {
+    "✕": "U+2715",
+    "✖": "U+2716",
+    "⨯": "U+2A2F",
+    "х": "Cyrillic х",
+    "Х": "Cyrillic Х",
+    "*": "*",
+    "·": "·",
+}
 MAX_DIM = 1_000_000  # larger than any real channel count or image side; stops absurd sizes early
 
 
@@ -57,8 +65,10 @@ def dims(text: str, count: int, what: str, names: str, wildcard: int | None = No
     parts = _TIMES.split(text.strip()) if text.strip() else []
     if len(parts) != count:
         raise RuleError(f"{what} must be {names} ({count} numbers), got {len(parts)}{_lookalike_hint(text)}")
-    return [None if i == wildcard and p.strip().lower() == "in" else whole_number(p, f"{what} {n}")
-            for i, (p, n) in enumerate(zip(parts, names.split(" × ")))]
+    return [
+        None if i == wildcard and p.strip().lower() == "in" else whole_number(p, f"{what} {n}")
+        for i, (p, n) in enumerate(zip(parts, names.split(" × ")))
+    ]
 
 
 def strip_word(text: str, word: str, where: str) -> str | None:
@@ -102,7 +112,7 @@ def arguments(cell: str, names: tuple[str, ...], what: str, required: int | None
         if key in out:
             raise RuleError(f"{what}: {names[keys.index(key)]!r} is given twice")
         out[key] = m.group(2)
-    missing = [n for n, k in zip(names[:len(names) if required is None else required], keys) if k not in out]
+    missing = [n for n, k in zip(names[: len(names) if required is None else required], keys) if k not in out]
     if missing:
         raise RuleError(f"{what} needs {', '.join(names)}; missing {', '.join(missing)}")
     return out

@@ -32,7 +32,9 @@ def parse_list(text: str, kind: type, what: str) -> tuple:
     return values
 
 
-def configurations(refs: list[str], alphas=None, resolutions=None, rhos=None, input_shape=None) -> list[ModelSpec]:
+def configurations(
+    refs: list[str], alphas=None, resolutions=None, rhos=None, input_shape=None
+) -> list[ModelSpec]:
     """Every configuration to compare, in order: spec by spec, α descending as given, then resolution.
 
     A model file (``FILE.py:NAME``) is one configuration at ``input_shape`` (or at each resolution given).
@@ -72,7 +74,9 @@ def counts(specs: list[ModelSpec], dtype: str = "float32", batch: int = 1) -> li
     return [costs.count(spec, dtype, batch) for spec in specs]
 
 
-def layer_frame(specs: list[ModelSpec], counted: list[pd.DataFrame], measured=None, roof=None) -> pd.DataFrame:
+def layer_frame(
+    specs: list[ModelSpec], counted: list[pd.DataFrame], measured=None, roof=None
+) -> pd.DataFrame:
     """One row per layer per configuration, with the measured columns where measured."""
     frames = []
     for i, (spec, layers) in enumerate(zip(specs, counted)):
@@ -83,10 +87,34 @@ def layer_frame(specs: list[ModelSpec], counted: list[pd.DataFrame], measured=No
     return pd.concat(frames, ignore_index=True)
 
 
-TOTALS_COLUMNS = ["config", "model", "ref", "name", "variant", "alpha", "resolution", "dtype", "batch", "label", "params", "paper_params",
-                  "mult_adds", "weight_bytes", "activation_bytes", "peak_activation_bytes", "latency_ms",
-                  "latency_iqr_ms", "latency_p90_ms", "latency_min_ms", "latency_samples", "per_layer_sum_ms",
-                  "reported_top1", "citation", "pareto", "pareto_latency"]
+TOTALS_COLUMNS = [
+    "config",
+    "model",
+    "ref",
+    "name",
+    "variant",
+    "alpha",
+    "resolution",
+    "dtype",
+    "batch",
+    "label",
+    "params",
+    "paper_params",
+    "mult_adds",
+    "weight_bytes",
+    "activation_bytes",
+    "peak_activation_bytes",
+    "latency_ms",
+    "latency_iqr_ms",
+    "latency_p90_ms",
+    "latency_min_ms",
+    "latency_samples",
+    "per_layer_sum_ms",
+    "reported_top1",
+    "citation",
+    "pareto",
+    "pareto_latency",
+]
 
 
 def pareto_front(cost, accuracy) -> list[bool]:
@@ -96,9 +124,11 @@ def pareto_front(cost, accuracy) -> list[bool]:
     """
     points = list(zip(cost, accuracy))
     known = [(c, a) for c, a in points if not (missing(a) or missing(c))]
-    return [not (missing(a) or missing(c))
-            and not any(oc <= c and oa >= a and (oc, oa) != (c, a) for oc, oa in known)
-            for c, a in points]
+    return [
+        not (missing(a) or missing(c))
+        and not any(oc <= c and oa >= a and (oc, oa) != (c, a) for oc, oa in known)
+        for c, a in points
+    ]
 
 
 def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) -> pd.DataFrame:
@@ -107,19 +137,48 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
     for i, spec in enumerate(specs):
         mine = layers[layers["config"] == i]
         t = costs.totals(mine)
-        row = {"config": i, "model": spec.key, "ref": spec.ref, "name": spec.name, "variant": spec.variant,
-               "alpha": spec.alpha, "resolution": spec.resolution, "dtype": mine["dtype"].iloc[0],
-               "batch": int(mine["batch"].iloc[0]), "label": spec.label,
-               **{k: t[k] for k in ("params", "paper_params", "mult_adds", "weight_bytes", "activation_bytes",
-                                    "peak_activation_bytes")},
-               "latency_ms": None, "latency_iqr_ms": None, "latency_p90_ms": None, "latency_min_ms": None,
-               "latency_samples": None, "per_layer_sum_ms": None, "reported_top1": spec.reported(),
-               "citation": spec.citation}
+        row = {
+            "config": i,
+            "model": spec.key,
+            "ref": spec.ref,
+            "name": spec.name,
+            "variant": spec.variant,
+            "alpha": spec.alpha,
+            "resolution": spec.resolution,
+            "dtype": mine["dtype"].iloc[0],
+            "batch": int(mine["batch"].iloc[0]),
+            "label": spec.label,
+            **{
+                k: t[k]
+                for k in (
+                    "params",
+                    "paper_params",
+                    "mult_adds",
+                    "weight_bytes",
+                    "activation_bytes",
+                    "peak_activation_bytes",
+                )
+            },
+            "latency_ms": None,
+            "latency_iqr_ms": None,
+            "latency_p90_ms": None,
+            "latency_min_ms": None,
+            "latency_samples": None,
+            "per_layer_sum_ms": None,
+            "reported_top1": spec.reported(),
+            "citation": spec.citation,
+        }
         if measured:
             s = latency_summary(mine, measured[i])
             e = s["end_to_end"]
-            row.update(latency_ms=e["median_ms"], latency_iqr_ms=e["iqr_ms"], latency_p90_ms=e["p90_ms"],
-                       latency_min_ms=e["min_ms"], latency_samples=e["n"], per_layer_sum_ms=s["per_layer_sum_ms"])
+            row.update(
+                latency_ms=e["median_ms"],
+                latency_iqr_ms=e["iqr_ms"],
+                latency_p90_ms=e["p90_ms"],
+                latency_min_ms=e["min_ms"],
+                latency_samples=e["n"],
+                per_layer_sum_ms=s["per_layer_sum_ms"],
+            )
         rows.append(row)
     frame = pd.DataFrame(rows, columns=TOTALS_COLUMNS)
     # the accuracy/cost trade-off: reported top-1 against mult-adds, and against latency when measured

@@ -14,8 +14,22 @@ from . import units
 from .errors import ConfigError
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_FACTORS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
-            "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+_FACTORS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "kib": 2**10,
+    "m": 10**6,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 10**9,
+    "gb": 10**9,
+    "gib": 2**30,
+    "t": 10**12,
+    "tb": 10**12,
+    "tib": 2**40,
+}
 
 
 class ResourceError(ConfigError):
@@ -50,17 +64,26 @@ def estimate(weight_bytes: int, peak_activation_bytes: int) -> int:
     return weight_bytes + 2 * peak_activation_bytes
 
 
-def check(what: str, weight_bytes: int, peak_activation_bytes: int, limit: int | None = None,
-          available: int | None = None) -> int:
+def check(
+    what: str,
+    weight_bytes: int,
+    peak_activation_bytes: int,
+    limit: int | None = None,
+    available: int | None = None,
+) -> int:
     """The estimate in bytes, or a ResourceError that gives it and the limit it exceeds."""
     need = estimate(weight_bytes, peak_activation_bytes)
     available = available_bytes() if available is None else available
-    bounds = [(b, name) for b, name in ((limit, "the --max-memory limit"), (available, "available memory"))
-              if b is not None]
+    bounds = [
+        (b, name)
+        for b, name in ((limit, "the --max-memory limit"), (available, "available memory"))
+        if b is not None
+    ]
     for bound, name in sorted(bounds, key=lambda x: x[0]):
         if need > bound:
             raise ResourceError(
                 f"{what} needs an estimated {units.nbytes(need)} (weights {units.nbytes(weight_bytes)} + 2 × peak "
                 f"activations {units.nbytes(peak_activation_bytes)}), more than {name} ({units.nbytes(bound)}); "
-                f"lower --batch or the resolution, or use --no-latency to count without building")
+                f"lower --batch or the resolution, or use --no-latency to count without building"
+            )
     return need

@@ -71,9 +71,13 @@ def _spatial(layer: Layer, s: Shape, pads, ceil: bool = False) -> tuple[int, int
 def _weighted_cost(weights: int, out_channels: int, opts: Options, mult_adds: int) -> Cost:
     """A conv or FC: its weights, then the bias and batch norm its options add."""
     bn = out_channels if opts.batch_norm else 0
-    return Cost(params=weights + (out_channels if opts.bias else 0) + (2 if opts.bn_scale else 1) * bn,
-                paper_params=weights, mult_adds=mult_adds,
-                float_buffers=2 * bn, int64_buffers=1 if opts.batch_norm else 0)
+    return Cost(
+        params=weights + (out_channels if opts.bias else 0) + (2 if opts.bn_scale else 1) * bn,
+        paper_params=weights,
+        mult_adds=mult_adds,
+        float_buffers=2 * bn,
+        int64_buffers=1 if opts.batch_norm else 0,
+    )
 
 
 def _batch_norm(channels: int, flat: bool, scale: bool):
@@ -116,7 +120,9 @@ def _padded(pads, value: float = 0.0):
 
 def _check_channels(layer: Layer, got: int, what: str) -> None:
     if layer.declared_in is not None and layer.declared_in != got:
-        raise RuleError(f"the filter expects {layer.declared_in} input {what} but the previous rows give {got}")
+        raise RuleError(
+            f"the filter expects {layer.declared_in} input {what} but the previous rows give {got}"
+        )
 
 
 # -- standard convolution ------------------------------------------------------------
@@ -130,7 +136,7 @@ def _conv_parse(cell: str) -> dict:
 def _conv_width(layer: Layer, s: Shape) -> int:
     if layer.out_channels is not None:
         return layer.out_channels
-    return int(round(s[0] * layer.width_ratio))  # torchvision's hidden_dim = int(round(inp * expand_ratio))
+    return round(s[0] * layer.width_ratio)  # torchvision's hidden_dim = int(round(inp * expand_ratio))
 
 
 def _conv_infer(layer: Layer, s: Shape) -> Shape:
@@ -138,8 +144,9 @@ def _conv_infer(layer: Layer, s: Shape) -> Shape:
     out = _conv_width(layer, s)
     g = layer.groups
     if s[0] % g or out % g:
-        raise RuleError(f"a conv with groups = {g} needs input and output channels divisible by {g}, "
-                        f"got {s[0]} and {out}")
+        raise RuleError(
+            f"a conv with groups = {g} needs input and output channels divisible by {g}, got {s[0]} and {out}"
+        )
     return (out, *_spatial(layer, s, _conv_pads(layer, s)))
 
 
@@ -154,7 +161,9 @@ def _conv_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
     pad, padding = _padded(_conv_pads(layer, s))
-    conv = nn.Conv2d(s[0], o[0], layer.kernel, layer.stride, padding, groups=layer.groups, bias=layer.options.bias)
+    conv = nn.Conv2d(
+        s[0], o[0], layer.kernel, layer.stride, padding, groups=layer.groups, bias=layer.options.bias
+    )
     return _after(pad + [conv], layer.options, o[0])
 
 
@@ -163,12 +172,26 @@ def _conv_describe(layer: Layer, s: Shape) -> str:
     return f"{layer.kernel[0]} × {layer.kernel[1]} × {s[0]} × {width}"
 
 
-register(LayerKind(
-    key="conv", label="Conv", type_names=("conv",), filter_syntax="K × K × Cin × Cout",
-    parse=_conv_parse, infer=_conv_infer, cost=_conv_cost, build=_conv_build, describe=_conv_describe,
-    name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv", options_key="conv",
-    group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}", groups=lambda l, s: l.groups, pads=_conv_pads,
-    row_options=frozenset({"padding", "groups"}), strided=True))
+register(
+    LayerKind(
+        key="conv",
+        label="Conv",
+        type_names=("conv",),
+        filter_syntax="K × K × Cin × Cout",
+        parse=_conv_parse,
+        infer=_conv_infer,
+        cost=_conv_cost,
+        build=_conv_build,
+        describe=_conv_describe,
+        name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv",
+        options_key="conv",
+        group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}",
+        groups=lambda l, s: l.groups,
+        pads=_conv_pads,
+        row_options=frozenset({"padding", "groups"}),
+        strided=True,
+    )
+)
 
 # -- depthwise convolution (one filter per input channel, groups = C) ----------------
 
@@ -201,12 +224,26 @@ def _dw_build(layer: Layer, s: Shape, o: Shape):
     return _after(pad + [conv], layer.options, o[0])
 
 
-register(LayerKind(
-    key="conv_dw", label="Conv dw", type_names=("conv dw",), filter_syntax="K × K × C dw",
-    parse=_dw_parse, infer=_dw_infer, cost=_dw_cost, build=_dw_build,
-    describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} dw",
-    name_prefix=lambda l: "dw", options_key="conv", group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}",
-    groups=lambda l, s: s[0], pads=_conv_pads, row_options=frozenset({"padding"}), strided=True))
+register(
+    LayerKind(
+        key="conv_dw",
+        label="Conv dw",
+        type_names=("conv dw",),
+        filter_syntax="K × K × C dw",
+        parse=_dw_parse,
+        infer=_dw_infer,
+        cost=_dw_cost,
+        build=_dw_build,
+        describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} dw",
+        name_prefix=lambda l: "dw",
+        options_key="conv",
+        group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}",
+        groups=lambda l, s: s[0],
+        pads=_conv_pads,
+        row_options=frozenset({"padding"}),
+        strided=True,
+    )
+)
 
 # -- pooling (global when the window equals the input it was written for) -------------
 
@@ -224,8 +261,10 @@ def _pool_infer(layer: Layer, s: Shape) -> Shape:
         return (s[0], 1, 1)
     pads = _pool_pads(layer, s)
     if isinstance(layer.padding, int) and 2 * layer.padding > min(layer.kernel):
-        raise RuleError(f"a pool's padding must be at most half its window, got {layer.padding} for "
-                        f"{layer.kernel[0]} × {layer.kernel[1]}")
+        raise RuleError(
+            f"a pool's padding must be at most half its window, got {layer.padding} for "
+            f"{layer.kernel[0]} × {layer.kernel[1]}"
+        )
     return (s[0], *_spatial(layer, s, pads, layer.ceil))
 
 
@@ -254,6 +293,7 @@ def _pool_builder(local, adaptive, pad_value):
         pad, padding = _padded(_pool_pads(layer, s), pad_value)
         pool = getattr(nn, local)(layer.kernel, layer.stride, padding, ceil_mode=layer.ceil)
         return nn.Sequential(*pad, pool) if pad else pool
+
     return build
 
 
@@ -264,14 +304,44 @@ def _pool_describe(layer: Layer, s: Shape) -> str:
 
 
 for _key, _label, _names, _local, _adaptive, _prefix, _pad in (
-        ("max_pool", "Max Pool", ("max pool", "maxpool"), "MaxPool2d", "AdaptiveMaxPool2d", "maxpool", float("-inf")),
-        ("avg_pool", "Avg Pool", ("avg pool", "avgpool", "average pool"), "AvgPool2d", "AdaptiveAvgPool2d", "avgpool",
-         0.0)):
-    register(LayerKind(
-        key=_key, label=_label, type_names=_names, filter_syntax="Pool K × K",
-        parse=_pool_parse, infer=_pool_infer, cost=_no_cost, build=_pool_builder(_local, _adaptive, _pad),
-        describe=_pool_describe, name_prefix=lambda l, p=_prefix: p, settle=_pool_settle,
-        group=lambda l: "Pooling", pads=_pool_pads, row_options=frozenset({"padding", "ceil mode"}), strided=True))
+    (
+        "max_pool",
+        "Max Pool",
+        ("max pool", "maxpool"),
+        "MaxPool2d",
+        "AdaptiveMaxPool2d",
+        "maxpool",
+        float("-inf"),
+    ),
+    (
+        "avg_pool",
+        "Avg Pool",
+        ("avg pool", "avgpool", "average pool"),
+        "AvgPool2d",
+        "AdaptiveAvgPool2d",
+        "avgpool",
+        0.0,
+    ),
+):
+    register(
+        LayerKind(
+            key=_key,
+            label=_label,
+            type_names=_names,
+            filter_syntax="Pool K × K",
+            parse=_pool_parse,
+            infer=_pool_infer,
+            cost=_no_cost,
+            build=_pool_builder(_local, _adaptive, _pad),
+            describe=_pool_describe,
+            name_prefix=lambda l, p=_prefix: p,
+            settle=_pool_settle,
+            group=lambda l: "Pooling",
+            pads=_pool_pads,
+            row_options=frozenset({"padding", "ceil mode"}),
+            strided=True,
+        )
+    )
 
 # -- fully connected (flattens its input, as VGG's first FC does) -------------------
 
@@ -297,17 +367,32 @@ def _fc_build(layer: Layer, s: Shape, o: Shape):
 
     # Flatten in, unflatten out: every tensor between rows stays N×C×H×W, so any kind
     # may follow an FC and shapes match the spec's (C, H, W) exactly.
-    seq = _after([nn.Flatten(), nn.Linear(s[0] * s[1] * s[2], o[0], bias=layer.options.bias)],
-                 layer.options, o[0], flat=True)
+    seq = _after(
+        [nn.Flatten(), nn.Linear(s[0] * s[1] * s[2], o[0], bias=layer.options.bias)],
+        layer.options,
+        o[0],
+        flat=True,
+    )
     seq.append(nn.Unflatten(1, (o[0], 1, 1)))
     return seq
 
 
-register(LayerKind(
-    key="fc", label="FC", type_names=("fc", "fully connected"), filter_syntax="Cin × Cout",
-    parse=_fc_parse, infer=_fc_infer, cost=_fc_cost, build=_fc_build,
-    describe=lambda l, s: f"{s[0] * s[1] * s[2]} × {l.out_channels}",
-    name_prefix=lambda l: "fc", options_key="fc", group=lambda l: "FC"))
+register(
+    LayerKind(
+        key="fc",
+        label="FC",
+        type_names=("fc", "fully connected"),
+        filter_syntax="Cin × Cout",
+        parse=_fc_parse,
+        infer=_fc_infer,
+        cost=_fc_cost,
+        build=_fc_build,
+        describe=lambda l, s: f"{s[0] * s[1] * s[2]} × {l.out_channels}",
+        name_prefix=lambda l: "fc",
+        options_key="fc",
+        group=lambda l: "FC",
+    )
+)
 
 # -- softmax and dropout: shape-preserving, free by the paper's convention -----------
 
@@ -324,10 +409,21 @@ def _softmax_build(layer: Layer, s: Shape, o: Shape):
     return nn.Softmax(dim=1)
 
 
-register(LayerKind(
-    key="softmax", label="Softmax", type_names=("softmax",), filter_syntax="Classifier",
-    parse=_softmax_parse, infer=lambda l, s: s, cost=_no_cost, build=_softmax_build,
-    describe=lambda l, s: "Classifier", name_prefix=lambda l: "softmax", group=lambda l: "Softmax"))
+register(
+    LayerKind(
+        key="softmax",
+        label="Softmax",
+        type_names=("softmax",),
+        filter_syntax="Classifier",
+        parse=_softmax_parse,
+        infer=lambda l, s: s,
+        cost=_no_cost,
+        build=_softmax_build,
+        describe=lambda l, s: "Classifier",
+        name_prefix=lambda l: "softmax",
+        group=lambda l: "Softmax",
+    )
+)
 
 _P = re.compile(r"^\s*p\s*=?\s*(\S+)\s*$", re.IGNORECASE)
 
@@ -348,10 +444,21 @@ def _dropout_build(layer: Layer, s: Shape, o: Shape):
     return nn.Dropout(layer.p)
 
 
-register(LayerKind(
-    key="dropout", label="Dropout", type_names=("dropout",), filter_syntax="p P",
-    parse=_dropout_parse, infer=lambda l, s: s, cost=_no_cost, build=_dropout_build,
-    describe=lambda l, s: f"p {l.p:g}", name_prefix=lambda l: "dropout", group=lambda l: "Dropout"))
+register(
+    LayerKind(
+        key="dropout",
+        label="Dropout",
+        type_names=("dropout",),
+        filter_syntax="p P",
+        parse=_dropout_parse,
+        infer=lambda l, s: s,
+        cost=_no_cost,
+        build=_dropout_build,
+        describe=lambda l, s: f"p {l.p:g}",
+        name_prefix=lambda l: "dropout",
+        group=lambda l: "Dropout",
+    )
+)
 
 
 # -- explicit zero padding (Keras's ZeroPadding2D before a 'valid' stride-2 conv) -------
@@ -377,11 +484,22 @@ def _zeropad_build(layer: Layer, s: Shape, o: Shape):
     return nn.ZeroPad2d((l, r, t, b))
 
 
-register(LayerKind(
-    key="zero_pad", label="Zero Pad", type_names=("zero pad", "zeropad", "zero padding"), filter_syntax="Pad T, B, L, R",
-    parse=_zeropad_parse, infer=lambda l, s: (s[0], s[1] + l.pads[0] + l.pads[1], s[2] + l.pads[2] + l.pads[3]),
-    cost=_no_cost, build=_zeropad_build, describe=lambda l, s: "Pad " + ", ".join(map(str, l.pads)),
-    name_prefix=lambda l: "pad", group=lambda l: "Padding", pads=lambda l, s: l.pads))
+register(
+    LayerKind(
+        key="zero_pad",
+        label="Zero Pad",
+        type_names=("zero pad", "zeropad", "zero padding"),
+        filter_syntax="Pad T, B, L, R",
+        parse=_zeropad_parse,
+        infer=lambda l, s: (s[0], s[1] + l.pads[0] + l.pads[1], s[2] + l.pads[2] + l.pads[3]),
+        cost=_no_cost,
+        build=_zeropad_build,
+        describe=lambda l, s: "Pad " + ", ".join(map(str, l.pads)),
+        name_prefix=lambda l: "pad",
+        group=lambda l: "Padding",
+        pads=lambda l, s: l.pads,
+    )
+)
 
 # -- merges of branches: the last child of an add or concat block ---------------------
 
@@ -390,7 +508,9 @@ def _add_infer(layer: Layer, shapes) -> Shape:
     if len(set(shapes)) != 1:
         from .shapes import paper_shape
 
-        raise RuleError("an add needs branches of one shape, got " + ", ".join(paper_shape(x) for x in shapes))
+        raise RuleError(
+            "an add needs branches of one shape, got " + ", ".join(paper_shape(x) for x in shapes)
+        )
     return shapes[0]
 
 
@@ -398,8 +518,10 @@ def _concat_infer(layer: Layer, shapes) -> Shape:
     if len({x[1:] for x in shapes}) != 1:
         from .shapes import paper_shape
 
-        raise RuleError("a concat needs branches of one height and width, got "
-                        + ", ".join(paper_shape(x) for x in shapes))
+        raise RuleError(
+            "a concat needs branches of one height and width, got "
+            + ", ".join(paper_shape(x) for x in shapes)
+        )
     return (sum(x[0] for x in shapes), *shapes[0][1:])
 
 
@@ -409,6 +531,7 @@ def _merge_builder(how: str):
 
         act = activation_module(layer.options.activation if layer.options else None)
         return Add(act) if how == "add" else Concat(act)
+
     return build
 
 
@@ -416,15 +539,27 @@ def _merge_describe(how: str):
     def describe(layer: Layer, shapes) -> str:
         sym = " + " if how == "add" else " ‖ "
         return sym.join(str(x[0]) for x in shapes)
+
     return describe
 
 
 for _how, _label, _group in (("add", "Add", "Add (residual)"), ("concat", "Concat", "Concat")):
-    register(LayerKind(
-        key=_how, label=_label, type_names=(), filter_syntax="", parse=lambda cell: {},
-        infer=_add_infer if _how == "add" else _concat_infer, cost=_no_cost, build=_merge_builder(_how),
-        describe=_merge_describe(_how), name_prefix=lambda l, h=_how: h, group=lambda l, g=_group: g,
-        merge=True))
+    register(
+        LayerKind(
+            key=_how,
+            label=_label,
+            type_names=(),
+            filter_syntax="",
+            parse=lambda cell: {},
+            infer=_add_infer if _how == "add" else _concat_infer,
+            cost=_no_cost,
+            build=_merge_builder(_how),
+            describe=_merge_describe(_how),
+            name_prefix=lambda l, h=_how: h,
+            group=lambda l, g=_group: g,
+            merge=True,
+        )
+    )
 
 # -- local response normalisation (AlexNet, GoogLeNet): no weights, no mult-adds ---------
 
@@ -445,7 +580,18 @@ def _lrn_build(layer: Layer, s: Shape, o: Shape):
     return nn.LocalResponseNorm(layer.kernel[0], alpha=1e-4, beta=0.75, k=1.0)
 
 
-register(LayerKind(
-    key="lrn", label="LRN", type_names=("lrn", "local response norm", "local response normalization"),
-    filter_syntax="size N", parse=_lrn_parse, infer=lambda l, s: s, cost=_no_cost, build=_lrn_build,
-    describe=lambda l, s: f"size {l.kernel[0]}", name_prefix=lambda l: "lrn", group=lambda l: "LRN"))
+register(
+    LayerKind(
+        key="lrn",
+        label="LRN",
+        type_names=("lrn", "local response norm", "local response normalization"),
+        filter_syntax="size N",
+        parse=_lrn_parse,
+        infer=lambda l, s: s,
+        cost=_no_cost,
+        build=_lrn_build,
+        describe=lambda l, s: f"size {l.kernel[0]}",
+        name_prefix=lambda l: "lrn",
+        group=lambda l: "LRN",
+    )
+)

@@ -16,11 +16,10 @@ import os
 import platform
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import backends
-
 from .errors import ConfigError
 from .spec import ModelSpec
 from .stats import summarize
@@ -38,21 +37,23 @@ class MeasureOptions:
     device: str = "cpu"
     dtype: str = "float32"
     channels_last: bool = False
-    min_run_time: float = 1.0        # seconds of end-to-end timing at least ...
-    max_run_time: float = 2.0        # ... and at most, adding rounds while the spread is above target_spread
-    target_spread: float = 0.05      # IQR / median that ends the end-to-end timing early
-    layer_run_time: float = 0.5      # seconds of per-layer timing (hooked full passes)
-    isolated: bool = True            # also time each layer alone on a tensor of its input shape
+    min_run_time: float = 1.0  # seconds of end-to-end timing at least ...
+    max_run_time: float = 2.0  # ... and at most, adding rounds while the spread is above target_spread
+    target_spread: float = 0.05  # IQR / median that ends the end-to-end timing early
+    layer_run_time: float = 0.5  # seconds of per-layer timing (hooked full passes)
+    isolated: bool = True  # also time each layer alone on a tensor of its input shape
     isolated_run_time: float = 0.03  # seconds per layer for the isolated timing
-    memory: bool = True              # profile one forward pass's memory
-    max_memory: int | None = None    # bytes: refuse configurations estimated to need more (see guard.py)
+    memory: bool = True  # profile one forward pass's memory
+    max_memory: int | None = None  # bytes: refuse configurations estimated to need more (see guard.py)
 
-    def check(self) -> "MeasureOptions":
+    def check(self) -> MeasureOptions:
         if self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}")
         if not 0 < self.min_run_time <= self.max_run_time:
-            raise ConfigError(f"--min-run-time must be greater than 0 and at most {self.max_run_time:g} s, "
-                              f"got {self.min_run_time:g}")
+            raise ConfigError(
+                f"--min-run-time must be greater than 0 and at most {self.max_run_time:g} s, "
+                f"got {self.min_run_time:g}"
+            )
         if not 1 <= self.batch <= MAX_BATCH:
             raise ConfigError(f"--batch must be between 1 and {MAX_BATCH:,}, got {self.batch:,}")
         if self.device not in ("cpu", "cuda"):
@@ -61,7 +62,9 @@ class MeasureOptions:
             import torch
 
             if not torch.cuda.is_available():
-                raise ConfigError("--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)")
+                raise ConfigError(
+                    "--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)"
+                )
         return self
 
 
@@ -75,8 +78,8 @@ class Measured:
     isolated_ms: dict[str, list[float]] = field(default_factory=dict)
     peak_bytes: int | None = None
     output_bytes: dict[str, int] = field(default_factory=dict)
-    page_faults: int = 0              # minor faults during the end-to-end timing
-    passes: int = 0                   # forward passes timed end to end
+    page_faults: int = 0  # minor faults during the end-to-end timing
+    passes: int = 0  # forward passes timed end to end
     environment: dict = field(default_factory=dict)
 
 
@@ -108,9 +111,15 @@ def environment(opts: MeasureOptions) -> dict:
     import torch
 
     env = {
-        "cpu": cpu_model(), "cores": os.cpu_count(), "threads": opts.threads, "device": opts.device,
-        "dtype": opts.dtype, "batch": opts.batch, "channels_last": opts.channels_last,
-        "torch": torch.__version__, "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": opts.threads,
+        "device": opts.device,
+        "dtype": opts.dtype,
+        "batch": opts.batch,
+        "channels_last": opts.channels_last,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
         "mkldnn": bool(torch.backends.mkldnn.is_available()),
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -154,8 +163,12 @@ def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
     return times
 
 
-def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None] | None = None,
-            backend: str = "torch") -> Measured:
+def measure(
+    spec: ModelSpec,
+    opts: MeasureOptions,
+    advance: Callable[[str], None] | None = None,
+    backend: str = "torch",
+) -> Measured:
     """Time ``spec`` end to end and per row, profile its memory; ``advance`` ticks a progress bar."""
     import torch
 
@@ -180,15 +193,23 @@ def measure(spec: ModelSpec, opts: MeasureOptions, advance: Callable[[str], None
         isolated = runner.isolated(timer, opts.isolated_run_time, tick) if opts.isolated else {}
         peak, outputs = runner.memory() if opts.memory else (None, {})
         tick("memory")
-    return Measured(end_to_end_ms=e2e, hooked_end_to_end_ms=hooked, layer_ms=layer_ms, isolated_ms=isolated,
-                    peak_bytes=peak, output_bytes=outputs, page_faults=faults, passes=len(e2e),
-                    environment={**environment(opts), "backend": backend})
+    return Measured(
+        end_to_end_ms=e2e,
+        hooked_end_to_end_ms=hooked,
+        layer_ms=layer_ms,
+        isolated_ms=isolated,
+        peak_bytes=peak,
+        output_bytes=outputs,
+        page_faults=faults,
+        passes=len(e2e),
+        environment={**environment(opts), "backend": backend},
+    )
 
 
 @dataclass(frozen=True)
 class Roof:
-    peak_gflops: float        # the larger of a big matmul and a big 1×1 conv
-    bandwidth_gbs: float      # a large copy: bytes read + written per second
+    peak_gflops: float  # the larger of a big matmul and a big 1×1 conv
+    bandwidth_gbs: float  # a large copy: bytes read + written per second
     matmul_gflops: float
     conv1x1_gflops: float
 
@@ -211,12 +232,12 @@ def roofline(threads_: int, device: str = "cpu", dtype: str = "float32") -> Roof
         n = 1024
         a = torch.randn(n, n, device=device, dtype=dt)
         b = torch.randn(n, n, device=device, dtype=dt)
-        matmul = 2 * n ** 3 / best("torch.mm(a, b)", {"torch": torch, "a": a, "b": b}) / 1e9
+        matmul = 2 * n**3 / best("torch.mm(a, b)", {"torch": torch, "a": a, "b": b}) / 1e9
         conv = torch.nn.Conv2d(256, 256, 1, bias=False).to(device=device, dtype=dt).eval()
         x = torch.randn(1, 256, 56, 56, device=device, dtype=dt)
         conv(x)
         conv_gflops = 2 * 256 * 256 * 56 * 56 / best("conv(x)", {"conv": conv, "x": x}) / 1e9
-        src = torch.empty(64 * 2 ** 20 // 4, device=device, dtype=torch.float32).fill_(1.0)
+        src = torch.empty(64 * 2**20 // 4, device=device, dtype=torch.float32).fill_(1.0)
         dst = torch.empty_like(src)
         copy = best("dst.copy_(src)", {"dst": dst, "src": src})
         bandwidth = 2 * src.numel() * 4 / copy / 1e9
@@ -229,13 +250,18 @@ class GridOptions:
 
     min_rounds: int = 3
     max_rounds: int = 8
-    round_time: float = 0.12        # seconds of timing per configuration per round
-    target_spread: float = 0.05     # a configuration leaves the rounds once its IQR/median is below this
-    seed: int = 0                   # the shuffle is reproducible
+    round_time: float = 0.12  # seconds of timing per configuration per round
+    target_spread: float = 0.05  # a configuration leaves the rounds once its IQR/median is below this
+    seed: int = 0  # the shuffle is reproducible
 
 
-def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions = GridOptions(),
-                 advance: Callable[[str], None] | None = None, backend: str = "torch") -> list[Measured]:
+def measure_grid(
+    specs: list[ModelSpec],
+    opts: MeasureOptions,
+    grid: GridOptions = GridOptions(),
+    advance: Callable[[str], None] | None = None,
+    backend: str = "torch",
+) -> list[Measured]:
     """Time every configuration in ``specs``, interleaved so that drift hits them all alike.
 
     Every round visits the configurations still in play in a shuffled order, warms each
@@ -283,8 +309,17 @@ def measure_grid(specs: list[ModelSpec], opts: MeasureOptions, grid: GridOptions
             hooked[i], layer_times[i] = runners[i].per_row(timer, grid.round_time * 2)
             tick(f"per layer {specs[i].label}")
     env = {**environment(opts), "backend": backend}
-    return [Measured(end_to_end_ms=times[i], hooked_end_to_end_ms=hooked[i], layer_ms=layer_times[i],
-                     page_faults=faults[i], passes=len(times[i]), environment=env) for i in range(len(specs))]
+    return [
+        Measured(
+            end_to_end_ms=times[i],
+            hooked_end_to_end_ms=hooked[i],
+            layer_ms=layer_times[i],
+            page_faults=faults[i],
+            passes=len(times[i]),
+            environment=env,
+        )
+        for i in range(len(specs))
+    ]
 
 
 def grid_steps(n: int, grid: GridOptions = GridOptions()) -> int:

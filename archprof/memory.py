@@ -24,10 +24,10 @@ def live_bytes(tree, input_shape, element_bytes: int) -> dict[str, int]:
     for r in tree:
         children.setdefault(r.parent, []).append(r)
 
-    sizes: list[int] = []          # tensor id -> bytes
-    written: list[int] = []        # tensor id -> step
-    last_read: list[int] = []      # tensor id -> step
-    steps: list[str] = []          # step -> leaf path
+    sizes: list[int] = []  # tensor id -> bytes
+    written: list[int] = []  # tensor id -> step
+    last_read: list[int] = []  # tensor id -> step
+    steps: list[str] = []  # step -> leaf path
 
     def tensor(shape, step: int) -> int:
         c, h, w = shape

@@ -21,7 +21,7 @@ from .spec import ModuleModel
 
 DEFAULT_INPUT = (3, 224, 224)
 _SHAPE = re.compile(r"^\s*[0-9]{1,7}(\s*[x×,]\s*[0-9]{1,7}){0,5}\s*$")
-MAX_ELEMENTS = 1 << 28   # one input sample (1 GiB in float32): larger is a typo, and it would be allocated
+MAX_ELEMENTS = 1 << 28  # one input sample (1 GiB in float32): larger is a typo, and it would be allocated
 
 
 def is_model_ref(ref) -> bool:
@@ -35,8 +35,9 @@ def is_model_ref(ref) -> bool:
 def parse_input_shape(text: str) -> tuple[int, ...]:
     """'3x224x224' → (3, 224, 224): the input of one sample, without the batch."""
     if not _SHAPE.match(text or ""):
-        raise ConfigError(f"--input-shape must be sizes separated by x, like 3x224x224 (without the batch), "
-                          f"got {text!r}")
+        raise ConfigError(
+            f"--input-shape must be sizes separated by x, like 3x224x224 (without the batch), got {text!r}"
+        )
     shape = tuple(int(t) for t in re.split(r"\s*[x×,]\s*", text.strip()))
     if min(shape) < 1:
         raise ConfigError(f"--input-shape sizes must be at least 1, got {text!r}")
@@ -61,16 +62,17 @@ def load_module(ref: str):
     code = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     before = set(sys.modules)
-    sys.modules[module_name] = code                  # dataclasses and pickle look their module up there
-    sys.path.insert(0, folder)                       # so that the file can import its neighbours
+    sys.modules[module_name] = code  # dataclasses and pickle look their module up there
+    sys.path.insert(0, folder)  # so that the file can import its neighbours
     try:
         with user_code(file):
             spec.loader.exec_module(code)
     except SyntaxError as e:
         raise ConfigError(f"{file}:{e.lineno}: syntax error: {e.msg}") from None
     except SystemExit as e:
-        raise ConfigError(f"{file}: loading it called exit({e.code}) (guard scripts with "
-                          f"'if __name__ == \"__main__\":')") from None
+        raise ConfigError(
+            f"{file}: loading it called exit({e.code}) (guard scripts with 'if __name__ == \"__main__\":')"
+        ) from None
     except Exception as e:  # the user's code: any failure is theirs to read, in one line
         raise ConfigError(f"{file}: loading it failed: {type(e).__name__}: {_one_line(e)}") from None
     finally:
@@ -81,24 +83,34 @@ def load_module(ref: str):
             if origin.startswith(folder):
                 del sys.modules[imported]
     if not hasattr(code, name):
-        found = sorted(k for k, v in vars(code).items() if not k.startswith("_") and (
-            isinstance(v, nn.Module) or (isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ ==
-                                         module_name)))
+        found = sorted(
+            k
+            for k, v in vars(code).items()
+            if not k.startswith("_")
+            and (
+                isinstance(v, nn.Module)
+                or (isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module_name)
+            )
+        )
         raise ConfigError(f"{file} has no {name!r}; its modules: {', '.join(found) or 'none'}")
     obj = getattr(code, name)
     if isinstance(obj, nn.Module):
         return obj
     if not callable(obj):
-        raise ConfigError(f"{file}:{name} is a {type(obj).__name__}, not an nn.Module, a module class or a "
-                          f"function returning one")
+        raise ConfigError(
+            f"{file}:{name} is a {type(obj).__name__}, not an nn.Module, a module class or a "
+            f"function returning one"
+        )
     try:
         with user_code(file):
             made = obj()
     except SystemExit as e:
         raise ConfigError(f"{file}:{name}() called exit({e.code})") from None
     except Exception as e:
-        raise ConfigError(f"{file}:{name}() failed: {type(e).__name__}: {_one_line(e)} (archprof calls it with "
-                          f"no arguments)") from None
+        raise ConfigError(
+            f"{file}:{name}() failed: {type(e).__name__}: {_one_line(e)} (archprof calls it with "
+            f"no arguments)"
+        ) from None
     if not isinstance(made, nn.Module):
         raise ConfigError(f"{file}:{name}() returned a {type(made).__name__}, not an nn.Module")
     return made
@@ -144,15 +156,24 @@ def module_model(module, input_shape=DEFAULT_INPUT, key: str | None = None, path
     except SystemExit as e:
         raise ConfigError(f"{key}: the forward pass called exit({e.code})") from None
     except Exception as e:
-        raise ConfigError(f"{key}: the forward pass failed on an input of {shape_text}: {type(e).__name__}: "
-                          f"{_one_line(e)}") from None
+        raise ConfigError(
+            f"{key}: the forward pass failed on an input of {shape_text}: {type(e).__name__}: {_one_line(e)}"
+        ) from None
     chw = tuple(input_shape) if len(input_shape) == 3 else opcount._chw((1, *input_shape))
-    model = ModuleModel(key=key, name=name, path=path, input_shape=chw, input_dims=tuple(input_shape),
-                        module=module, trace=traced)
+    model = ModuleModel(
+        key=key,
+        name=name,
+        path=path,
+        input_shape=chw,
+        input_dims=tuple(input_shape),
+        module=module,
+        trace=traced,
+    )
     frame, tree, uncounted = opcount.rows(module, traced, key, chw[1])
     if frame.empty:
-        raise ConfigError(f"{key} has no parameters and its forward pass ran no operation: there is nothing to "
-                          f"count")
+        raise ConfigError(
+            f"{key} has no parameters and its forward pass ran no operation: there is nothing to count"
+        )
     out = traced["output"]
     # an output of (N, K) from a final FC is a classifier of K classes; anything else has none
     has_fc = any(type(m).__name__ == "Linear" for m in module.modules())

@@ -20,7 +20,7 @@ class Add(nn.Module):
         self.activation = activation
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        y = xs[0] + xs[1]          # a new tensor: the shortcut's input is not overwritten
+        y = xs[0] + xs[1]  # a new tensor: the shortcut's input is not overwritten
         for x in xs[2:]:
             y += x
         return self.activation(y) if self.activation is not None else y

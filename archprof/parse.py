@@ -55,15 +55,16 @@ from .registry import REGISTRY, BlockContext, BlockKind, LayerKind, RuleError, k
 from .shapes import ShapeError, output_shape, resolve_tree
 from .spec import ACTIVATIONS, Block, Layer, ModelSpec, Node, Options, WidthRule, leaves, map_leaves
 
-MAX_SPEC_CHARS = 1_000_000   # a spec is a short table; a larger file is a mistake
-MAX_ROWS = 10_000            # after expanding repeated groups and blocks
+MAX_SPEC_CHARS = 1_000_000  # a spec is a short table; a larger file is a mistake
+MAX_ROWS = 10_000  # after expanding repeated groups and blocks
 MAX_REPEAT = 1_000
-MAX_NESTING = 8              # user blocks used inside user blocks
+MAX_NESTING = 8  # user blocks used inside user blocks
 
 _HEADER = re.compile(r"^\s*[-*+]\s+([^:|]{1,80}?)\s*:\s*(.*?)\s*$")
 _TITLE = re.compile(r"^\s*#\s+(.+?)\s*$")
-_BLOCK_HEADING = re.compile(r"^\s*#{2,6}\s*block\s*:?\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\(([^()]{0,400})\)\s*$",
-                            re.IGNORECASE)
+_BLOCK_HEADING = re.compile(
+    r"^\s*#{2,6}\s*block\s*:?\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\(([^()]{0,400})\)\s*$", re.IGNORECASE
+)
 _LOOSE_BLOCK_HEADING = re.compile(r"^\s*#{2,6}\s*block\b", re.IGNORECASE)
 _SEPARATOR_CELL = re.compile(r"^\s*:?-+:?\s*$")
 _GROUP_OPEN = re.compile(r"^\s*(\S+?)\s*[×xX]\s*\{\s*(.*)$")
@@ -75,12 +76,16 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 # Words of the header's conv/fc/classifier defaults and of a row's Options cell: field → value.
 _OPTION_WORDS = {
-    "bias": {"bias": True}, "no bias": {"bias": False},
+    "bias": {"bias": True},
+    "no bias": {"bias": False},
     **{w: {"batch_norm": True, "bn_scale": True} for w in ("batch norm", "batchnorm", "bn")},
-    **{w: {"batch_norm": True, "bn_scale": False}
-       for w in ("batch norm without scale", "batch norm no scale", "bn without scale", "bn no scale")},
+    **{
+        w: {"batch_norm": True, "bn_scale": False}
+        for w in ("batch norm without scale", "batch norm no scale", "bn without scale", "bn no scale")
+    },
     **{w: {"batch_norm": False} for w in ("no batch norm", "no batchnorm", "no bn")},
-    "no activation": {"activation": None}, "linear": {"activation": None},
+    "no activation": {"activation": None},
+    "linear": {"activation": None},
     **{a: {"activation": a} for a in ACTIVATIONS},
 }
 # Words only a row's Options cell takes: they change the layer itself.
@@ -88,27 +93,84 @@ _PADDING = re.compile(r"^padding\s+(same|valid|k\s*//\s*2|[0-9]{1,6})$")
 _GROUPS = re.compile(r"^groups?\s+([0-9]{1,6})$")
 _CEIL = ("ceil mode", "ceil")
 
-_KEYS = ("name", "citation", "input", "classes", "conv", "fc", "classifier", "alpha", "resolution",
-         "width rounding", "last conv", "reported top-1", "reported top-1 standard")
+_KEYS = (
+    "name",
+    "citation",
+    "input",
+    "classes",
+    "conv",
+    "fc",
+    "classifier",
+    "alpha",
+    "resolution",
+    "width rounding",
+    "last conv",
+    "reported top-1",
+    "reported top-1 standard",
+)
 _BLOCK_KEYS = ("merge", "after merge")
-_COLUMNS = {"type": "Type / Stride", "filter": "Filter Shape", "input": "Input Size", "options": "Options",
-            "name": "Name", "branch": "Branch"}
+_COLUMNS = {
+    "type": "Type / Stride",
+    "filter": "Filter Shape",
+    "input": "Input Size",
+    "options": "Options",
+    "name": "Name",
+    "branch": "Branch",
+}
 # Words of the grammar a block parameter may not be called, since parameters are replaced by their values in cells.
-_RESERVED_ARGS = ("in", "stride", "x", "dw", "pool", "pad", "p", "size", "bias", "no", "batch", "norm", "bn",
-                  "batchnorm", "without", "scale", "relu", "relu6", "linear", "activation", "padding", "same",
-                  "valid", "k", "groups", "group", "ceil", "mode", "classifier", "identity")
+_RESERVED_ARGS = (
+    "in",
+    "stride",
+    "x",
+    "dw",
+    "pool",
+    "pad",
+    "p",
+    "size",
+    "bias",
+    "no",
+    "batch",
+    "norm",
+    "bn",
+    "batchnorm",
+    "without",
+    "scale",
+    "relu",
+    "relu6",
+    "linear",
+    "activation",
+    "padding",
+    "same",
+    "valid",
+    "k",
+    "groups",
+    "group",
+    "ceil",
+    "mode",
+    "classifier",
+    "identity",
+)
 
 
 def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     """Decode ``text`` (the contents of ``path``); ``key`` is the name the spec is called by."""
     if len(text) > MAX_SPEC_CHARS:
-        raise SpecError(path, text[:MAX_SPEC_CHARS].count("\n") + 1, "",
-                        f"the file has {len(text):,} characters; a spec is a layer table of at most {MAX_SPEC_CHARS:,}")
+        raise SpecError(
+            path,
+            text[:MAX_SPEC_CHARS].count("\n") + 1,
+            "",
+            f"the file has {len(text):,} characters; a spec is a layer table of at most {MAX_SPEC_CHARS:,}",
+        )
     lines = text.splitlines()
     doc = _split(lines, path)
     if doc.table is None:
-        raise SpecError(path, 1, "", "no layer table: expected a Markdown table with columns "
-                                     "'Type / Stride | Filter Shape | Input Size' (Input Size optional)")
+        raise SpecError(
+            path,
+            1,
+            "",
+            "no layer table: expected a Markdown table with columns "
+            "'Type / Stride | Filter Shape | Input Size' (Input Size optional)",
+        )
     header = _Header(doc.header, path)
     p = _Parser(path, lines, header)
     for section in doc.blocks:
@@ -116,24 +178,42 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     items = p.table(doc.table, block=None)
     input_shape = header.input_shape or items[0].declared_input
     if input_shape is None:
-        raise SpecError(path, doc.table[0], lines[doc.table[0] - 1],
-                        "no input size: give '- input: H × W × C' above the table or an Input Size column")
+        raise SpecError(
+            path,
+            doc.table[0],
+            lines[doc.table[0] - 1],
+            "no input size: give '- input: H × W × C' above the table or an Input Size column",
+        )
     children, _ = p.expand(items, input_shape)
     children = _mark_classifier(children, header, p.own_options)
     root = Block("seq", tuple(children))
     spec = ModelSpec(
-        key=key, name=header.get("name") or doc.title or key, path=path, input_shape=input_shape,
-        classes=header.classes or _classes(root), root=root, citation=header.get("citation") or "",
-        alphas=header.alphas, resolutions=header.resolutions or (input_shape[1],),
-        reported_top1=header.reported, width_rule=header.width_rule, last_conv_fixed=header.last_conv_fixed,
-        header=tuple(header.values.items()))
+        key=key,
+        name=header.get("name") or doc.title or key,
+        path=path,
+        input_shape=input_shape,
+        classes=header.classes or _classes(root),
+        root=root,
+        citation=header.get("citation") or "",
+        alphas=header.alphas,
+        resolutions=header.resolutions or (input_shape[1],),
+        reported_top1=header.reported,
+        width_rule=header.width_rule,
+        last_conv_fixed=header.last_conv_fixed,
+        header=tuple(header.values.items()),
+    )
     try:
         rows = resolve_tree(spec)
     except ShapeError as e:
         raise p.error_at(e.layer, str(e)) from None
     _check_classes(root, p, header)
-    settled = iter([REGISTRY[r.layer.kind].settle(r.layer, r.in_shape) if REGISTRY[r.layer.kind].settle else r.layer
-                    for r in rows if not r.is_block])
+    settled = iter(
+        [
+            REGISTRY[r.layer.kind].settle(r.layer, r.in_shape) if REGISTRY[r.layer.kind].settle else r.layer
+            for r in rows
+            if not r.is_block
+        ]
+    )
     return replace(spec, root=map_leaves(root, lambda _: next(settled)))
 
 
@@ -162,7 +242,7 @@ class _Doc:
 def _split(lines: list[str], path: str) -> _Doc:
     """Header entries and title above the main table, the main table's line numbers, the block sections."""
     doc = _Doc()
-    section: _Section | None = None   # the block being read, until its table ends
+    section: _Section | None = None  # the block being read, until its table ends
     main_ended = False
     previous_row = False
     for number, line in enumerate(lines, 1):
@@ -170,18 +250,22 @@ def _split(lines: list[str], path: str) -> _Doc:
         if section is not None:
             if is_row:
                 if section.table is not None and not previous_row:
-                    raise SpecError(path, number, line, f"a second table in block '{section.name}': a block has one")
+                    raise SpecError(
+                        path, number, line, f"a second table in block '{section.name}': a block has one"
+                    )
                 section.table = section.table if section.table is not None else []
                 section.table.append(number)
             elif section.table is not None:
-                section = None      # the block's table has ended
+                section = None  # the block's table has ended
             elif m := _HEADER.match(line):
                 section.header.append((number, m.group(1), m.group(2)))
             previous_row = is_row
             if section is not None or is_row:
                 continue
         if _LOOSE_BLOCK_HEADING.match(line) and not _BLOCK_HEADING.match(line):
-            raise SpecError(path, number, line, "a block definition's heading is '## Block: name(param, param)'")
+            raise SpecError(
+                path, number, line, "a block definition's heading is '## Block: name(param, param)'"
+            )
         if m := _BLOCK_HEADING.match(line):
             section = _Section(number, m.group(1), m.group(2))
             doc.blocks.append(section)
@@ -191,8 +275,12 @@ def _split(lines: list[str], path: str) -> _Doc:
             continue
         if is_row:
             if main_ended or (doc.table is not None and not previous_row):
-                raise SpecError(path, number, line, "a second table: a spec has one layer table "
-                                                    "(and one per '## Block: name(args)' section)")
+                raise SpecError(
+                    path,
+                    number,
+                    line,
+                    "a second table: a spec has one layer table (and one per '## Block: name(args)' section)",
+                )
             doc.table = doc.table if doc.table is not None else []
             doc.table.append(number)
         elif doc.table is None:
@@ -232,8 +320,12 @@ class _Header:
         for number, raw_key, value in entries:
             key = _fold(raw_key)
             if key not in keys:
-                raise SpecError(path, number, f"{raw_key}: {value}", f"unknown key '{key}' in {where}"
-                                + _nearest(key, keys))
+                raise SpecError(
+                    path,
+                    number,
+                    f"{raw_key}: {value}",
+                    f"unknown key '{key}' in {where}" + _nearest(key, keys),
+                )
             if key in self.values:
                 raise SpecError(path, number, f"{raw_key}: {value}", f"'{key}' is given twice")
             self.values[key] = value
@@ -243,15 +335,17 @@ class _Header:
         self.input_shape = self.field("input", lambda v: _paper_shape(v, "the input size"))
         self.classes = self.field("classes", lambda v: grammar.whole_number(v, "classes"))
         self.alphas = self.field("alpha", _alphas) or (1.0,)
-        self.resolutions = self.field("resolution", lambda v: tuple(
-            grammar.whole_number(t, "a resolution") for t in _items(v)))
+        self.resolutions = self.field(
+            "resolution", lambda v: tuple(grammar.whole_number(t, "a resolution") for t in _items(v))
+        )
         self.options = {k: self.field(k, _options) for k in ("conv", "fc", "classifier")}
         self.width_rule = self.field("width rounding", _width_rule) or WidthRule()
         self.last_conv_fixed = self.field("last conv", _last_conv) or False
         self.reported = tuple(
             (variant, a, r, top1)
             for variant, k in (("base", "reported top-1"), ("standard", "reported top-1 standard"))
-            for a, r, top1 in (self.field(k, _reported) or ()))
+            for a, r, top1 in (self.field(k, _reported) or ())
+        )
 
     def get(self, key):
         return self.values.get(key)
@@ -282,11 +376,13 @@ def _alphas(value: str) -> tuple[float, ...]:
 
 def _option_fields(items: list[str], what: str) -> dict:
     fields: dict = {}
-    said: dict = {}   # field -> the word that set it, to name a contradiction
+    said: dict = {}  # field -> the word that set it, to name a contradiction
     for item in items:
         word = " ".join(item.lower().split())
         if word not in _OPTION_WORDS:
-            raise RuleError(f"unknown option {item!r} {what}; expected some of: {', '.join(sorted(_OPTION_WORDS))}")
+            raise RuleError(
+                f"unknown option {item!r} {what}; expected some of: {', '.join(sorted(_OPTION_WORDS))}"
+            )
         for name, value in _OPTION_WORDS[word].items():
             if name in fields and fields[name] != value:
                 raise RuleError(f"'{said[name]}' and '{item}' contradict each other {what}")
@@ -308,7 +404,9 @@ def _width_rule(value: str) -> WidthRule:
         if divisor < 1:
             raise RuleError("the divisor of make_divisible must be at least 1")
         return WidthRule("divisible", divisor)
-    raise RuleError(f"width rounding must be 'int(c·α)' (Keras) or 'make_divisible(c·α, 8)' (MobileNetV2), got {value!r}")
+    raise RuleError(
+        f"width rounding must be 'int(c·α)' (Keras) or 'make_divisible(c·α, 8)' (MobileNetV2), got {value!r}"
+    )
 
 
 def _last_conv(value: str) -> bool:
@@ -326,8 +424,13 @@ def _reported(value: str):
         m = _REPORTED.match(item)
         if not m:
             raise RuleError(f"expected α@resolution top-1 like '1.0@224 70.6', got {item!r}")
-        out.append((grammar.decimal(m.group(1), "α"), grammar.whole_number(m.group(2), "the resolution"),
-                    grammar.decimal(m.group(3), "the top-1 percentage")))
+        out.append(
+            (
+                grammar.decimal(m.group(1), "α"),
+                grammar.whole_number(m.group(2), "the resolution"),
+                grammar.decimal(m.group(3), "the top-1 percentage"),
+            )
+        )
     return out
 
 
@@ -343,14 +446,14 @@ def _paper_shape(text: str, what: str):
 class _Use:
     """A block row before its expansion: a built-in block kind or a block of this file, with arguments."""
 
-    kind: BlockKind | "_UserBlock"
+    kind: BlockKind | _UserBlock
     args: dict
     stride: int
-    options: dict          # Options fields the row overrides for the block's convs
+    options: dict  # Options fields the row overrides for the block's convs
     line: int
     name: str = ""
     declared_input: tuple | None = None
-    used_at: tuple[int, ...] = ()   # lines of the uses that led here (blocks in blocks)
+    used_at: tuple[int, ...] = ()  # lines of the uses that led here (blocks in blocks)
 
 
 @dataclass
@@ -361,7 +464,7 @@ class _UserBlock:
     params: tuple[str, ...]
     merge: str
     activation: str | None
-    rows: list[tuple[int, dict[str, str]]]   # (line, cells by column role)
+    rows: list[tuple[int, dict[str, str]]]  # (line, cells by column role)
     line: int
     uses_stride: bool
 
@@ -370,8 +473,10 @@ class _Parser:
     def __init__(self, path: str, lines: list[str], header: _Header):
         self.path, self.lines, self.header = path, lines, header
         self.user: dict[str, _UserBlock] = {}
-        self.expanded = 0                          # rows made so far (see _spend)
-        self.own_options: dict[int, dict] = {}   # id(layer) -> what its Options cell set (it beats the classifier default)
+        self.expanded = 0  # rows made so far (see _spend)
+        self.own_options: dict[
+            int, dict
+        ] = {}  # id(layer) -> what its Options cell set (it beats the classifier default)
 
     def fail(self, line: int, message: str, used_at: tuple[int, ...] = ()) -> SpecError:
         if used_at:
@@ -392,19 +497,32 @@ class _Parser:
             word = cell.lower()
             role = next((r for r in allowed if r in word), None)
             if role is None or role in columns:
-                what = (f"a second '{_COLUMNS[role]}' column" if role else
-                        f"a column {cell!r} that is not understood")
-                raise SpecError(self.path, numbers[0], self.lines[numbers[0] - 1],
-                                f"{what}; the columns are {', '.join(_COLUMNS[r] for r in allowed)}"
-                                + ("" if role else _nearest(word, [_COLUMNS[r].lower() for r in allowed])))
+                what = (
+                    f"a second '{_COLUMNS[role]}' column"
+                    if role
+                    else f"a column {cell!r} that is not understood"
+                )
+                raise SpecError(
+                    self.path,
+                    numbers[0],
+                    self.lines[numbers[0] - 1],
+                    f"{what}; the columns are {', '.join(_COLUMNS[r] for r in allowed)}"
+                    + ("" if role else _nearest(word, [_COLUMNS[r].lower() for r in allowed])),
+                )
             columns[role] = i
         if "type" not in columns or "filter" not in columns:
-            raise SpecError(self.path, numbers[0], self.lines[numbers[0] - 1],
-                            "the table header must name the columns 'Type / Stride' and 'Filter Shape' "
-                            "(and optionally 'Input Size')")
+            raise SpecError(
+                self.path,
+                numbers[0],
+                self.lines[numbers[0] - 1],
+                "the table header must name the columns 'Type / Stride' and 'Filter Shape' "
+                "(and optionally 'Input Size')",
+            )
         if len(numbers) < 2 or not all(_SEPARATOR_CELL.match(c) for c in _cells(self.lines[numbers[1] - 1])):
             at = numbers[1] if len(numbers) > 1 else numbers[0]
-            raise SpecError(self.path, at, self.lines[at - 1], "the second table line must be the separator |---|---|")
+            raise SpecError(
+                self.path, at, self.lines[at - 1], "the second table line must be the separator |---|---|"
+            )
         if len(numbers) < 3:
             raise SpecError(self.path, numbers[1], self.lines[numbers[1] - 1], "the table has no layer rows")
         columns["_count"] = len(head)
@@ -417,8 +535,12 @@ class _Parser:
             line = self.lines[number - 1]
             cells = _cells(line)
             if len(cells) != columns["_count"]:
-                raise SpecError(self.path, number, line, f"expected {columns['_count']} cells like the header, "
-                                                         f"got {len(cells)}")
+                raise SpecError(
+                    self.path,
+                    number,
+                    line,
+                    f"expected {columns['_count']} cells like the header, got {len(cells)}",
+                )
             rows.append((number, {role: cells[i] for role, i in columns.items() if role != "_count"}))
         return rows
 
@@ -454,16 +576,27 @@ class _Parser:
             raise self.fail(group[0], "a repeated group opened with 'N× {' is never closed with '}'", used_at)
         return items
 
-    def row(self, number: int, type_cell: str, cells: dict, bindings: dict, stride: int | None,
-            used_at: tuple[int, ...]):
+    def row(
+        self,
+        number: int,
+        type_cell: str,
+        cells: dict,
+        bindings: dict,
+        stride: int | None,
+        used_at: tuple[int, ...],
+    ):
         if stride is not None:
             type_cell = _STRIDE_WORD.sub(f"/ s{stride}", type_cell)
         elif _STRIDE_WORD.search(type_cell):
-            raise RuleError("'/ stride' is the stride of the row that uses a block: it is written in a block's "
-                            "table, not in the main table (write '/ s1', '/ s2')")
+            raise RuleError(
+                "'/ stride' is the stride of the row that uses a block: it is written in a block's "
+                "table, not in the main table (write '/ s1', '/ s2')"
+            )
         if _fold(type_cell).split("/")[0].strip() == "identity":
-            raise RuleError("'Identity' is an empty branch of a block with a Branch column (a residual "
-                            "shortcut); it is not a row of a sequence")
+            raise RuleError(
+                "'Identity' is an empty branch of a block with a Branch column (a residual "
+                "shortcut); it is not a row of a sequence"
+            )
         m = _TYPE_STRIDE.match(type_cell)
         if not m:
             raise RuleError("the Type / Stride cell must read like 'Conv dw / s1'")
@@ -474,26 +607,39 @@ class _Parser:
             raise RuleError(f"unknown layer type {word!r}; known types: {', '.join(known)}")
         row_stride = grammar.whole_number(stride_text, "the stride")
         if isinstance(kind, LayerKind) and row_stride != 1 and not kind.strided:
-            raise RuleError(f"a {kind.label} row has no stride (it would be ignored); write '{kind.label} / s1'")
-        filter_cell = (_bind(cells["filter"], bindings) if isinstance(kind, LayerKind) or "[" in cells["filter"]
-                       else _bind_values(cells["filter"], bindings))
+            raise RuleError(
+                f"a {kind.label} row has no stride (it would be ignored); write '{kind.label} / s1'"
+            )
+        filter_cell = (
+            _bind(cells["filter"], bindings)
+            if isinstance(kind, LayerKind) or "[" in cells["filter"]
+            else _bind_values(cells["filter"], bindings)
+        )
         opts_cell = _bind(cells.get("options", ""), bindings)
         name = cells.get("name", "").strip()
         if name and not _NAME.match(name):
-            raise RuleError(f"a row's name is letters, digits and _ (not starting with a digit), got {name!r}")
+            raise RuleError(
+                f"a row's name is letters, digits and _ (not starting with a digit), got {name!r}"
+            )
         declared = _paper_shape(cells["input"], "the input size") if cells.get("input") else None
         if isinstance(kind, LayerKind):
             fields = kind.parse(filter_cell)
             fields.update(self._layer_options(kind, opts_cell))
             own = fields.pop("own_options", ())
-            layer = Layer(kind=kind.key, stride=row_stride, line=number, name=name, declared_input=declared, **fields)
+            layer = Layer(
+                kind=kind.key, stride=row_stride, line=number, name=name, declared_input=declared, **fields
+            )
             if own:
                 self.own_options[id(layer)] = dict(own)
             return layer
         args = kind.parse(filter_cell) if isinstance(kind, BlockKind) else self._user_args(kind, filter_cell)
         if isinstance(kind, _UserBlock) and len(used_at) >= MAX_NESTING:
-            raise RuleError(f"blocks are used inside blocks more than {MAX_NESTING} deep (a block that uses itself?)")
-        return _Use(kind, args, row_stride, self._block_options(opts_cell, kind), number, name, declared, used_at)
+            raise RuleError(
+                f"blocks are used inside blocks more than {MAX_NESTING} deep (a block that uses itself?)"
+            )
+        return _Use(
+            kind, args, row_stride, self._block_options(opts_cell, kind), number, name, declared, used_at
+        )
 
     def _layer_options(self, kind: LayerKind, cell: str) -> dict:
         fields: dict = {}
@@ -521,13 +667,17 @@ class _Parser:
             if own:
                 fields["own_options"] = tuple(sorted(own.items(), key=lambda kv: kv[0]))
         elif option_items:
-            raise RuleError(f"a {kind.label} row has no bias, batch norm or activation to set "
-                            f"(got {', '.join(option_items)})")
+            raise RuleError(
+                f"a {kind.label} row has no bias, batch norm or activation to set "
+                f"(got {', '.join(option_items)})"
+            )
         return fields
 
     def _block_options(self, cell: str, kind) -> dict:
         if isinstance(kind, _UserBlock) and cell.strip():
-            raise RuleError(f"block {kind.name} takes its options from its own rows, not from an Options cell")
+            raise RuleError(
+                f"block {kind.name} takes its options from its own rows, not from an Options cell"
+            )
         items = _items(cell) if cell.strip() else []
         return _option_fields(items, "for a block (its Options cell sets the options of its convs)")
 
@@ -538,14 +688,22 @@ class _Parser:
         if s.table is None:
             raise SpecError(self.path, s.line, self.lines[s.line - 1], f"block '{s.name}' has no table")
         if key in self.user or kind_for_type(key) or key == "identity":
-            raise SpecError(self.path, s.line, self.lines[s.line - 1],
-                            f"a block called '{s.name}' exists already (a built-in type or another block)")
+            raise SpecError(
+                self.path,
+                s.line,
+                self.lines[s.line - 1],
+                f"a block called '{s.name}' exists already (a built-in type or another block)",
+            )
         params = tuple(p.strip() for p in s.params.split(",")) if s.params.strip() else ()
         for p in params:
             if not _NAME.match(p) or p.lower() in _RESERVED_ARGS or params.count(p) > 1:
-                raise SpecError(self.path, s.line, self.lines[s.line - 1],
-                                f"block parameters are distinct names (letters, digits, _) that are not words of the "
-                                f"spec grammar (in, stride, x, dw, pool, relu, padding, …); got {p!r}")
+                raise SpecError(
+                    self.path,
+                    s.line,
+                    self.lines[s.line - 1],
+                    f"block parameters are distinct names (letters, digits, _) that are not words of the "
+                    f"spec grammar (in, stride, x, dw, pool, relu, padding, …); got {p!r}",
+                )
         head = _Header(s.header, self.path, _BLOCK_KEYS, f"block '{s.name}' (its keys: merge, after merge)")
         raw = self._raw_rows(s.table, s.name)
         branched = "branch" in raw[0][1]
@@ -556,36 +714,60 @@ class _Parser:
         elif merge in ("add", "concat") and branched:
             pass
         else:
-            raise SpecError(self.path, at, self.lines[at - 1],
-                            "a block with a Branch column merges its branches with '- merge: add' or "
-                            "'- merge: concat'; a block without one runs its rows in sequence")
-        after = head.field("after merge", lambda v: _option_fields([v], "after a merge").get("activation", "x"))
+            raise SpecError(
+                self.path,
+                at,
+                self.lines[at - 1],
+                "a block with a Branch column merges its branches with '- merge: add' or "
+                "'- merge: concat'; a block without one runs its rows in sequence",
+            )
+        after = head.field(
+            "after merge", lambda v: _option_fields([v], "after a merge").get("activation", "x")
+        )
         if after == "x":
-            raise SpecError(self.path, head.lines["after merge"][0], self.lines[head.lines["after merge"][0] - 1],
-                            "after merge takes an activation: relu, relu6 or no activation")
+            raise SpecError(
+                self.path,
+                head.lines["after merge"][0],
+                self.lines[head.lines["after merge"][0] - 1],
+                "after merge takes an activation: relu, relu6 or no activation",
+            )
         uses_stride = any(_STRIDE_WORD.search(_group_marks_safe(c["type"])) for _, c in raw)
         self.user[key] = _UserBlock(s.name, params, merge, after, raw, s.line, uses_stride)
 
     def _user_args(self, block: _UserBlock, cell: str) -> dict:
         args = grammar.arguments(cell, block.params, f"block {block.name}({', '.join(block.params)})")
-        return {p: grammar.whole_number(args[grammar.arg_key(p)], f"{block.name}'s {p}") for p in block.params}
+        return {
+            p: grammar.whole_number(args[grammar.arg_key(p)], f"{block.name}'s {p}") for p in block.params
+        }
 
     def _expand_user(self, use: _Use, shape) -> Block:
         block: _UserBlock = use.kind
         if use.stride != 1 and not block.uses_stride:
-            raise self.fail(use.line, f"block {block.name} does not take a stride: write '/ stride' on its rows "
-                                      f"that should have it, or use it with / s1", use.used_at)
+            raise self.fail(
+                use.line,
+                f"block {block.name} does not take a stride: write '/ stride' on its rows "
+                f"that should have it, or use it with / s1",
+                use.used_at,
+            )
         used_at = use.used_at + (use.line,)
         if block.merge == "seq":
             items = self.rows(block.rows, use.args, use.stride, used_at)
             children, _ = self.expand(items, shape)
-            return Block("seq", tuple(children), kind=block.name, describe=_describe_args(use.args),
-                         line=use.line, name=use.name, declared_input=use.declared_input)
+            return Block(
+                "seq",
+                tuple(children),
+                kind=block.name,
+                describe=_describe_args(use.args),
+                line=use.line,
+                name=use.name,
+                declared_input=use.declared_input,
+            )
         branches: dict[str, list] = {}
         for number, cells in block.rows:
             if not cells["branch"].strip():
-                raise self.fail(number, f"block {block.name}: every row names its branch in the Branch column",
-                                used_at)
+                raise self.fail(
+                    number, f"block {block.name}: every row names its branch in the Branch column", used_at
+                )
             branches.setdefault(cells["branch"].strip(), []).append((number, cells))
         children = []
         for label, raw in branches.items():
@@ -594,16 +776,29 @@ class _Parser:
             identity = [r for r in raw if _fold(r[1]["type"]).split("/")[0].strip() == "identity"]
             if identity:
                 if len(raw) > 1:
-                    raise self.fail(identity[0][0], f"branch '{label}' is the identity: it has no other rows", used_at)
+                    raise self.fail(
+                        identity[0][0], f"branch '{label}' is the identity: it has no other rows", used_at
+                    )
                 children.append(Block("seq", (), name=label))
                 continue
             items = self.rows(raw, use.args, use.stride, used_at)
             nodes, _ = self.expand(items, shape)
             children.append(Block("seq", tuple(nodes), name=label))
-        merge = Layer(kind=block.merge, options=Options(bias=False, batch_norm=False, activation=block.activation),
-                      line=use.line, name=block.merge)
-        return Block(block.merge, tuple(children) + (merge,), kind=block.name, describe=_describe_args(use.args),
-                     line=use.line, name=use.name, declared_input=use.declared_input)
+        merge = Layer(
+            kind=block.merge,
+            options=Options(bias=False, batch_norm=False, activation=block.activation),
+            line=use.line,
+            name=block.merge,
+        )
+        return Block(
+            block.merge,
+            tuple(children) + (merge,),
+            kind=block.name,
+            describe=_describe_args(use.args),
+            line=use.line,
+            name=use.name,
+            declared_input=use.declared_input,
+        )
 
     # -- expansion: block rows into blocks, with the shape that reaches them --
 
@@ -627,7 +822,9 @@ class _Parser:
                     except RuleError as e:
                         raise self.fail(item.line, str(e), item.used_at) from None
                     # every row of the expansion is the block row's, for errors and `show`
-                    node = replace(_with_line(node, item.line), name=item.name, declared_input=item.declared_input)
+                    node = replace(
+                        _with_line(node, item.line), name=item.name, declared_input=item.declared_input
+                    )
                     self._spend(sum(1 for _ in leaves(node)), item)
             else:
                 node = item
@@ -643,8 +840,11 @@ class _Parser:
 def _with_line(node: Node, line: int | None) -> Node:
     if isinstance(node, Layer):
         return node if node.line is not None else replace(node, line=line)
-    return replace(node, line=node.line if node.line is not None else line,
-                   children=tuple(_with_line(c, line) for c in node.children))
+    return replace(
+        node,
+        line=node.line if node.line is not None else line,
+        children=tuple(_with_line(c, line) for c in node.children),
+    )
 
 
 def _takes(kind: LayerKind, option: str) -> None:
@@ -712,12 +912,14 @@ def _mark_classifier(children: list[Node], header: _Header, own: dict[int, dict]
         return children
     i = weighted[-1]
     last = children[i]
-    softmax_after = any(isinstance(n, Layer) and n.kind == "softmax" for n in children[i + 1:])
+    softmax_after = any(isinstance(n, Layer) and n.kind == "softmax" for n in children[i + 1 :])
     if last.out_channels is None or not (header.classes is not None or last.kind == "fc" or softmax_after):
         return children
     kind_options = header.options[REGISTRY[last.kind].options_key] or Options()
-    options = replace(header.options["classifier"] or replace(kind_options, activation=None), **own.get(id(last), {}))
-    out = children[:i] + [replace(last, role="classifier", options=options)] + children[i + 1:]
+    options = replace(
+        header.options["classifier"] or replace(kind_options, activation=None), **own.get(id(last), {})
+    )
+    out = children[:i] + [replace(last, role="classifier", options=options)] + children[i + 1 :]
     if header.last_conv_fixed:
         before = [j for j in weighted if j < i and children[j].kind == "conv"]
         if before:
@@ -737,8 +939,14 @@ def _check_classes(root: Block, p: _Parser, header: _Header) -> None:
     classifier = [n for n in root.children if isinstance(n, Layer) and n.role == "classifier"]
     if not classifier:
         last = next((n for n in reversed(root.children) if _weighted(n)), root.children[-1])
-        raise p.error_at(last, f"the header says classes: {header.classes} but no conv or FC produces them "
-                               f"(the last weighted row of the main table must be a conv or an FC)")
+        raise p.error_at(
+            last,
+            f"the header says classes: {header.classes} but no conv or FC produces them "
+            f"(the last weighted row of the main table must be a conv or an FC)",
+        )
     if classifier[0].out_channels != header.classes:
-        raise p.error_at(classifier[0], f"the last conv/FC gives {classifier[0].out_channels} outputs but the "
-                                        f"header says classes: {header.classes}")
+        raise p.error_at(
+            classifier[0],
+            f"the last conv/FC gives {classifier[0].out_channels} outputs but the "
+            f"header says classes: {header.classes}",
+        )

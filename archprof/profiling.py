@@ -15,10 +15,17 @@ import pandas as pd
 from .stats import relative_spread, summarize
 from .units import or_none
 
-SPREAD_WARNING = 0.10            # IQR / median above this: the timing is noisy
-FAULTS_PER_PASS_WARNING = 100    # minor page faults per forward pass during timing
-MEASURED_COLUMNS = ["latency_iqr_ms", "latency_isolated_ms", "measured_output_bytes",
-                    "arithmetic_intensity", "achieved_gflops", "roofline_gflops", "roofline_fraction"]
+SPREAD_WARNING = 0.10  # IQR / median above this: the timing is noisy
+FAULTS_PER_PASS_WARNING = 100  # minor page faults per forward pass during timing
+MEASURED_COLUMNS = [
+    "latency_iqr_ms",
+    "latency_isolated_ms",
+    "measured_output_bytes",
+    "arithmetic_intensity",
+    "achieved_gflops",
+    "roofline_gflops",
+    "roofline_fraction",
+]
 
 
 def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
@@ -39,8 +46,12 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
     out["latency_iqr_ms"] = out["path"].map(lambda n: _or_nan(per.get(n, {}).get("iqr_ms")))
     if measured.isolated_ms:
         out["latency_isolated_ms"] = out["path"].map(
-            lambda n: _or_nan(summarize(measured.isolated_ms[n])["median_ms"]) if n in measured.isolated_ms
-            else np.nan)
+            lambda n: (
+                _or_nan(summarize(measured.isolated_ms[n])["median_ms"])
+                if n in measured.isolated_ms
+                else np.nan
+            )
+        )
     if measured.output_bytes:
         out["measured_output_bytes"] = out["path"].map(measured.output_bytes).astype(float)
     out["achieved_gflops"] = flops / (out["latency_ms"] / 1e3) / 1e9
@@ -80,14 +91,18 @@ def warnings_for(summary: dict, environment: dict, more_time: str = "raise --min
     out = []
     spread = summary["relative_spread"]
     if spread > SPREAD_WARNING:
-        out.append(f"noisy timing: IQR is {spread:.0%} of the median (above {SPREAD_WARNING:.0%}); close other "
-                   f"programs, keep --threads at 1 or below the core count, and {more_time}")
+        out.append(
+            f"noisy timing: IQR is {spread:.0%} of the median (above {SPREAD_WARNING:.0%}); close other "
+            f"programs, keep --threads at 1 or below the core count, and {more_time}"
+        )
     faults = summary["page_faults_per_pass"]
     if faults > FAULTS_PER_PASS_WARNING:
-        advice = ("run archprof as installed (it sets GLIBC_TUNABLES for its measuring process) or export "
-                  "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=1073741824"
-                  if not environment.get("glibc_tunables") else "memory is being returned to the system and "
-                  "faulted back in between passes")
+        advice = (
+            "run archprof as installed (it sets GLIBC_TUNABLES for its measuring process) or export "
+            "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=1073741824"
+            if not environment.get("glibc_tunables")
+            else "memory is being returned to the system and faulted back in between passes"
+        )
         out.append(f"{faults:,.0f} page faults per forward pass during timing: {advice}")
     return out
 
@@ -97,16 +112,18 @@ def by_kind(layers: pd.DataFrame) -> pd.DataFrame:
     cols = ["mult_adds", "paper_params", "latency_ms"]
     g = layers.groupby("group", sort=False)[cols].sum(min_count=1)
     share = g / g.sum() * 100
-    out = pd.DataFrame({
-        "group": g.index,
-        "layers": layers.groupby("group", sort=False).size().values,
-        "mult_adds": g["mult_adds"].astype("int64").values,
-        "mult_adds_pct": share["mult_adds"].values,
-        "paper_params": g["paper_params"].astype("int64").values,
-        "paper_params_pct": share["paper_params"].values,
-        "latency_ms": g["latency_ms"].values,
-        "latency_pct": share["latency_ms"].values,
-    })
+    out = pd.DataFrame(
+        {
+            "group": g.index,
+            "layers": layers.groupby("group", sort=False).size().values,
+            "mult_adds": g["mult_adds"].astype("int64").values,
+            "mult_adds_pct": share["mult_adds"].values,
+            "paper_params": g["paper_params"].astype("int64").values,
+            "paper_params_pct": share["paper_params"].values,
+            "latency_ms": g["latency_ms"].values,
+            "latency_pct": share["latency_ms"].values,
+        }
+    )
     return out.sort_values("mult_adds", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -116,9 +133,13 @@ def extras(layers: pd.DataFrame, measured=None, roof=None) -> dict:
 
     t = totals(layers)
     out = {
-        "latency": None, "environment": measured.environment if measured else None, "warnings": [],
-        "memory": {"analytic_peak_activation_bytes": t["peak_activation_bytes"],
-                   "measured_peak_bytes": measured.peak_bytes if measured else None},
+        "latency": None,
+        "environment": measured.environment if measured else None,
+        "warnings": [],
+        "memory": {
+            "analytic_peak_activation_bytes": t["peak_activation_bytes"],
+            "measured_peak_bytes": measured.peak_bytes if measured else None,
+        },
         "roofline": None if roof is None else asdict(roof),
         "by_kind": [{k: or_none(v) for k, v in row.items()} for row in by_kind(layers).to_dict("records")],
     }

@@ -48,8 +48,13 @@ class _Walk:
         path = f"{parent}/{name}" if parent else name
         if node.declared_input is not None and node.declared_input != shape:
             source = f"the row at line {self.last_line} outputs" if self.last_line else "the input is"
-            raise ShapeError(f"the Input Size column says {paper_shape(node.declared_input)} "
-                             f"but {source} {paper_shape(shape)}", node, self.leaves + 1, path)
+            raise ShapeError(
+                f"the Input Size column says {paper_shape(node.declared_input)} "
+                f"but {source} {paper_shape(shape)}",
+                node,
+                self.leaves + 1,
+                path,
+            )
         if isinstance(node, Layer):
             return self.leaf(node, shape, (), name, path, parent, depth)
         at = len(self.rows)
@@ -61,17 +66,28 @@ class _Walk:
             for i, child in enumerate(node.children, 1):
                 out = self.node(child, out, node_name(child, i), path, depth + 1)
         else:
-            outs = tuple(self.node(child, shape, node_name(child, i), path, depth + 1)
-                         for i, child in enumerate(node.branches, 1))
+            outs = tuple(
+                self.node(child, shape, node_name(child, i), path, depth + 1)
+                for i, child in enumerate(node.branches, 1)
+            )
             merge = node.children[-1]
-            out = self.leaf(merge, outs[0], outs, node_name(merge, len(node.children)), f"{path}/"
-                            f"{node_name(merge, len(node.children))}", path, depth + 1)
+            out = self.leaf(
+                merge,
+                outs[0],
+                outs,
+                node_name(merge, len(node.children)),
+                f"{path}/{node_name(merge, len(node.children))}",
+                path,
+                depth + 1,
+            )
         self.rows[at] = ResolvedLayer(first, name, node, shape, out, path, parent, depth)
         if node.line is not None:
             self.last_line = node.line
         return out
 
-    def leaf(self, layer: Layer, shape: Shape, merged: tuple, name: str, path: str, parent: str, depth: int) -> Shape:
+    def leaf(
+        self, layer: Layer, shape: Shape, merged: tuple, name: str, path: str, parent: str, depth: int
+    ) -> Shape:
         kind = REGISTRY[layer.kind]
         self.leaves += 1
         try:
@@ -79,8 +95,12 @@ class _Walk:
         except RuleError as e:
             raise ShapeError(str(e), layer, self.leaves, path) from None
         if min(out) < 1:
-            raise ShapeError(f"the feature map collapses: {paper_shape(shape)} in gives "
-                             f"{paper_shape(out)} out", layer, self.leaves, path)
+            raise ShapeError(
+                f"the feature map collapses: {paper_shape(shape)} in gives {paper_shape(out)} out",
+                layer,
+                self.leaves,
+                path,
+            )
         in_shape = merged[0] if kind.merge else shape
         self.rows.append(ResolvedLayer(self.leaves, name, layer, in_shape, out, path, parent, depth, merged))
         if layer.line is not None:

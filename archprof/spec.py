@@ -16,8 +16,8 @@ write them ``H × W × C`` as the paper does, and ``parse.py`` converts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Union
 
 Shape = tuple[int, int, int]  # (channels, height, width)
 
@@ -31,42 +31,48 @@ class Options:
 
     bias: bool = True
     batch_norm: bool = False
-    bn_scale: bool = True                   # batch norm with γ (Keras scale=True) or β only
-    activation: str | None = "relu"         # one of ACTIVATIONS, or None
+    bn_scale: bool = True  # batch norm with γ (Keras scale=True) or β only
+    activation: str | None = "relu"  # one of ACTIVATIONS, or None
 
     def describe(self) -> str:
-        bn = ("batch norm" if self.bn_scale else "batch norm without scale") if self.batch_norm else "no batch norm"
+        bn = (
+            ("batch norm" if self.bn_scale else "batch norm without scale")
+            if self.batch_norm
+            else "no batch norm"
+        )
         return ", ".join(["bias" if self.bias else "no bias", bn, self.activation or "no activation"])
 
 
 # Padding of a conv or pool: None is the kind's default (K // 2 for convs, none for pools),
 # an int is that many pixels on every side, "same" is TF/Keras same (asymmetric at stride 2),
 # "valid" is none.
-Padding = Union[int, str, None]
+Padding = int | str | None
 
 
 @dataclass(frozen=True)
 class Layer:
     """A leaf: one row of a layer table (a repeated group is expanded into its rows)."""
 
-    kind: str                               # a key of registry.REGISTRY
+    kind: str  # a key of registry.REGISTRY
     stride: int = 1
-    kernel: tuple[int, int] | None = None   # conv, depthwise, pool; None for a global pool
-    out_channels: int | None = None         # conv and FC
-    width_ratio: float | None = None        # a conv whose width is round(input channels × ratio) (MobileNetV2's expansion)
-    p: float | None = None                  # dropout probability
-    options: Options | None = None          # conv, depthwise, FC, and the activation after a merge
+    kernel: tuple[int, int] | None = None  # conv, depthwise, pool; None for a global pool
+    out_channels: int | None = None  # conv and FC
+    width_ratio: float | None = (
+        None  # a conv whose width is round(input channels × ratio) (MobileNetV2's expansion)
+    )
+    p: float | None = None  # dropout probability
+    options: Options | None = None  # conv, depthwise, FC, and the activation after a merge
     padding: Padding = None
     pads: tuple[int, int, int, int] | None = None  # a zero-padding row: top, bottom, left, right
-    groups: int = 1                         # a grouped conv (AlexNet's two towers)
-    ceil: bool = False                      # pools: ceil mode (Caffe's pooling)
-    role: str = ""                          # "classifier" (α leaves it alone), "last_conv" (see ModelSpec.last_conv_fixed)
-    name: str = ""                          # its own name, else prefix + position (see shapes.py)
-    line: int | None = None                 # line in the spec file, for error messages
+    groups: int = 1  # a grouped conv (AlexNet's two towers)
+    ceil: bool = False  # pools: ceil mode (Caffe's pooling)
+    role: str = ""  # "classifier" (α leaves it alone), "last_conv" (see ModelSpec.last_conv_fixed)
+    name: str = ""  # its own name, else prefix + position (see shapes.py)
+    line: int | None = None  # line in the spec file, for error messages
     # As written in the file; checked once against the inferred shapes, then dropped by
     # every transform (a narrower or smaller network no longer matches the paper's numbers).
-    declared_in: int | None = None          # Cin of a conv, C of a depthwise, inputs of an FC
-    declared_input: Shape | None = None     # the Input Size column
+    declared_in: int | None = None  # Cin of a conv, C of a depthwise, inputs of an FC
+    declared_input: Shape | None = None  # the Input Size column
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,11 @@ class Block:
     ``seq`` branch is the identity (a residual shortcut).
     """
 
-    merge: str                              # "seq", "add" or "concat"
-    children: tuple["Node", ...]
-    kind: str = "seq"                       # the block kind it was written as: "inception", "fire", a user block, …
+    merge: str  # "seq", "add" or "concat"
+    children: tuple[Node, ...]
+    kind: str = "seq"  # the block kind it was written as: "inception", "fire", a user block, …
     name: str = ""
-    describe: str = ""                      # the row as the paper prints it
+    describe: str = ""  # the row as the paper prints it
     line: int | None = None
     declared_input: Shape | None = None
     # What an add block does where its identity shortcut no longer matches its main branch (α leaves the
@@ -91,11 +97,11 @@ class Block:
     fallback: str | None = None
 
     @property
-    def branches(self) -> tuple["Node", ...]:
+    def branches(self) -> tuple[Node, ...]:
         return self.children if self.merge == "seq" else self.children[:-1]
 
 
-Node = Union[Layer, Block]
+Node = Layer | Block
 
 
 def leaves(node: Node) -> Iterator[Layer]:
@@ -120,7 +126,7 @@ def map_leaves(node: Node, f) -> Node:
 class WidthRule:
     """How a width multiplier rounds channel counts, as the spec header names it."""
 
-    name: str = "keras"      # "keras": int(c·α); "divisible": make_divisible(c·α, divisor)
+    name: str = "keras"  # "keras": int(c·α); "divisible": make_divisible(c·α, divisor)
     divisor: int = 8
 
     def describe(self) -> str:
@@ -131,21 +137,21 @@ class WidthRule:
 class ModelSpec:
     """A whole network: header facts, the tree of rows and the configuration it is in."""
 
-    key: str                       # how it is named on the command line: "mobilenet_v1"
-    name: str                      # display name: "MobileNetV1"
-    path: str                      # the file it came from
+    key: str  # how it is named on the command line: "mobilenet_v1"
+    name: str  # display name: "MobileNetV1"
+    path: str  # the file it came from
     input_shape: Shape
     classes: int
     root: Block
     citation: str = ""
-    alphas: tuple[float, ...] = (1.0,)         # the default grid of the spec
+    alphas: tuple[float, ...] = (1.0,)  # the default grid of the spec
     resolutions: tuple[int, ...] = ()
     # The paper's ImageNet top-1, as (variant, alpha, resolution, percent).
     reported_top1: tuple[tuple[str, float, int, float], ...] = ()
     width_rule: WidthRule = WidthRule()
     last_conv_fixed: bool = False  # the last conv keeps its width for α ≤ 1 (MobileNetV2's 1280)
-    variant: str = "base"          # "base" or "standard" (depthwise separable pairs made full convs)
-    alpha: float = 1.0             # width multiplier applied so far
+    variant: str = "base"  # "base" or "standard" (depthwise separable pairs made full convs)
+    alpha: float = 1.0  # width multiplier applied so far
     header: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # header as written, for `show`
 
     @property
@@ -186,15 +192,15 @@ class ResolvedLayer:
     Leaves and merges have costs; blocks (``is_block``) only hold their rows.
     """
 
-    index: int        # 1-based position among the leaf rows, in execution order
-    name: str         # its name under its parent: "dw2", "conv2", "inception3a"
+    index: int  # 1-based position among the leaf rows, in execution order
+    name: str  # its name under its parent: "dw2", "conv2", "inception3a"
     layer: Node
     in_shape: Shape
     out_shape: Shape
     path: str = ""
     parent: str = ""  # the parent block's path, "" at the root
     depth: int = 0
-    in_shapes: tuple[Shape, ...] = ()   # a merge's inputs (one per branch)
+    in_shapes: tuple[Shape, ...] = ()  # a merge's inputs (one per branch)
 
     @property
     def is_block(self) -> bool:
@@ -214,15 +220,17 @@ class ModuleModel:
     and the tree of its rows (module paths) as ``opcount`` recorded it.
     """
 
-    key: str                       # how it was named: "my_net.py:MobileNet"
-    name: str                      # the module's class name
-    path: str                      # the file it came from ("" for a module passed in Python)
-    input_shape: Shape             # (C, H, W) of the input, or its sizes folded into three
-    input_dims: tuple = ()         # the input's real sizes without the batch: (3, 224, 224), (128,), …
-    module: object = field(repr=False, default=None)          # the nn.Module itself
-    trace: dict = field(repr=False, default_factory=dict)     # opcount.trace of one image in float32
-    tree: tuple = field(repr=False, default=())               # ResolvedLayer rows: blocks and leaves, in order
-    uncounted: dict = field(default_factory=dict)             # op name -> calls, for ops that do arithmetic archprof does not count
+    key: str  # how it was named: "my_net.py:MobileNet"
+    name: str  # the module's class name
+    path: str  # the file it came from ("" for a module passed in Python)
+    input_shape: Shape  # (C, H, W) of the input, or its sizes folded into three
+    input_dims: tuple = ()  # the input's real sizes without the batch: (3, 224, 224), (128,), …
+    module: object = field(repr=False, default=None)  # the nn.Module itself
+    trace: dict = field(repr=False, default_factory=dict)  # opcount.trace of one image in float32
+    tree: tuple = field(repr=False, default=())  # ResolvedLayer rows: blocks and leaves, in order
+    uncounted: dict = field(
+        default_factory=dict
+    )  # op name -> calls, for ops that do arithmetic archprof does not count
     classes: int = 0
     citation: str = ""
     alphas: tuple[float, ...] = (1.0,)

@@ -8,6 +8,7 @@ describe the spec as written, not the transformed network.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ from .errors import ConfigError
 from .shapes import ShapeError, resolve
 from .spec import Block, Layer, ModelSpec, Node, WidthRule, map_leaves
 
-MAX_ALPHA = 100.0      # far wider than any real network; keeps channel counts sane
+MAX_ALPHA = 100.0  # far wider than any real network; keeps channel counts sane
 MAX_CLASSES = 1_000_000
 
 
@@ -40,8 +41,11 @@ def width(channels: int, alpha: float, rule: WidthRule) -> int:
 
 
 def _undeclared(layer, **changes):
-    return replace(layer, declared_in=None, declared_input=None, **changes) if isinstance(layer, Layer) else \
-        replace(layer, declared_input=None, **changes)
+    return (
+        replace(layer, declared_in=None, declared_input=None, **changes)
+        if isinstance(layer, Layer)
+        else replace(layer, declared_input=None, **changes)
+    )
 
 
 def _undeclare_tree(node: Node) -> Node:
@@ -58,8 +62,9 @@ def checked(spec: ModelSpec) -> ModelSpec:
         resolve(spec)
     except ShapeError as e:
         where = f"{e.path}, " if e.path else ""
-        raise ConfigError(f"{spec.label} does not fit: {where}row {e.index} (line {e.layer.line} of {spec.path}): "
-                          f"{e}") from None
+        raise ConfigError(
+            f"{spec.label} does not fit: {where}row {e.index} (line {e.layer.line} of {spec.path}): {e}"
+        ) from None
     return spec
 
 
@@ -70,9 +75,10 @@ def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
     its input. With ``last conv: fixed for α ≤ 1`` the last conv is ``width(c, max(α, 1))``.
     """
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and 0 < alpha <= MAX_ALPHA):
-        raise ConfigError(f"the width multiplier α must be a number greater than 0 and at most {MAX_ALPHA:g}, "
-                          f"got {alpha!r}")
-    rows = iter(resolve(spec))   # leaves in execution order, with their paths
+        raise ConfigError(
+            f"the width multiplier α must be a number greater than 0 and at most {MAX_ALPHA:g}, got {alpha!r}"
+        )
+    rows = iter(resolve(spec))  # leaves in execution order, with their paths
 
     def scale(layer: Layer) -> Layer:
         row = next(rows)
@@ -81,15 +87,16 @@ def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
         a = max(alpha, 1.0) if layer.role == "last_conv" else alpha
         out = width(layer.out_channels, a, spec.width_rule)
         if out < 1:
-            raise ConfigError(f"α = {alpha:g} leaves {row.path} (row {row.index}, line {layer.line} of {spec.path}) "
-                              f"with {layer.out_channels} × {alpha:g} < 1 channels")
+            raise ConfigError(
+                f"α = {alpha:g} leaves {row.path} (row {row.index}, line {layer.line} of {spec.path}) "
+                f"with {layer.out_channels} × {alpha:g} < 1 channels"
+            )
         return _undeclared(layer, out_channels=out)
 
     root = _undeclare_tree(map_leaves(spec.root, scale))
-    try:
+    # if the unsettled tree does not fit either, checked() says where
+    with contextlib.suppress(ShapeError):
         root = _settle_shortcuts(root, spec.input_shape)[0]
-    except ShapeError:
-        pass  # the unsettled tree does not fit either: checked() says where
     return checked(replace(spec, root=root, alpha=spec.alpha * alpha))
 
 
@@ -115,9 +122,14 @@ def _settle_shortcuts(node: Node, shape):
         node = replace(main, kind=node.kind, name=node.name, line=node.line, describe=node.describe)
     else:  # "project": a 1 × 1 conv with the main branch's last options (linear, batch norm) to its width
         last = list(leaves(main))[-1]
-        projection = Layer(kind="conv", kernel=(1, 1), out_channels=out[0], options=last.options, line=node.line)
-        node = replace(node, children=(main, replace(node.children[1], children=(projection,)), node.children[-1]),
-                       fallback=None)
+        projection = Layer(
+            kind="conv", kernel=(1, 1), out_channels=out[0], options=last.options, line=node.line
+        )
+        node = replace(
+            node,
+            children=(main, replace(node.children[1], children=(projection,)), node.children[-1]),
+            fallback=None,
+        )
     return node, output_shape(node, shape)[0]
 
 
@@ -145,8 +157,10 @@ def rho_to_resolution(spec: ModelSpec, rho: float) -> int:
         raise ConfigError(f"the resolution multiplier ρ must be a number greater than 0, got {rho!r}")
     pixels = spec.input_shape[1] * rho
     if not 1 <= pixels <= MAX_RESOLUTION:
-        raise ConfigError(f"ρ = {rho:g} gives a resolution of {pixels:,.4g} pixels for {spec.key}'s "
-                          f"{spec.input_shape[1]}-pixel input; it must be between 1 and {MAX_RESOLUTION:,}")
+        raise ConfigError(
+            f"ρ = {rho:g} gives a resolution of {pixels:,.4g} pixels for {spec.key}'s "
+            f"{spec.input_shape[1]}-pixel input; it must be between 1 and {MAX_RESOLUTION:,}"
+        )
     return round(pixels)
 
 
@@ -156,10 +170,21 @@ def _merge_pairs(children: tuple[Node, ...]) -> tuple[tuple[Node, ...], int]:
     while i < len(children):
         dw = children[i]
         nxt = children[i + 1] if i + 1 < len(children) else None
-        if (isinstance(dw, Layer) and dw.kind == "conv_dw" and isinstance(nxt, Layer) and nxt.kind == "conv"
-                and nxt.kernel == (1, 1) and nxt.stride == 1 and nxt.groups == 1 and nxt.padding is None):
-            out.append(_undeclared(nxt, kernel=dw.kernel, stride=dw.stride, padding=dw.padding, line=dw.line,
-                                   name=dw.name))
+        if (
+            isinstance(dw, Layer)
+            and dw.kind == "conv_dw"
+            and isinstance(nxt, Layer)
+            and nxt.kind == "conv"
+            and nxt.kernel == (1, 1)
+            and nxt.stride == 1
+            and nxt.groups == 1
+            and nxt.padding is None
+        ):
+            out.append(
+                _undeclared(
+                    nxt, kernel=dw.kernel, stride=dw.stride, padding=dw.padding, line=dw.line, name=dw.name
+                )
+            )
             merged += 1
             i += 2
             continue
@@ -189,8 +214,9 @@ def standard_conv(spec: ModelSpec) -> ModelSpec:
         raise ConfigError(f"{spec.ref} is already a {spec.variant} variant")
     children, merged = _merge_pairs(spec.root.children)
     if not merged:
-        raise ConfigError(f"{spec.key} has no depthwise conv followed by a 1 × 1 conv, so it has no "
-                          f"standard-conv variant")
+        raise ConfigError(
+            f"{spec.key} has no depthwise conv followed by a 1 × 1 conv, so it has no standard-conv variant"
+        )
     return checked(replace(spec, root=replace(spec.root, children=children), variant="standard"))
 
 
@@ -207,8 +233,13 @@ def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
     return checked(replace(spec, root=_undeclare_tree(map_leaves(spec.root, resize)), classes=classes))
 
 
-def configure(spec: ModelSpec, variant: str = "base", alpha: float = 1.0,
-              resolution: int | None = None, classes: int | None = None) -> ModelSpec:
+def configure(
+    spec: ModelSpec,
+    variant: str = "base",
+    alpha: float = 1.0,
+    resolution: int | None = None,
+    classes: int | None = None,
+) -> ModelSpec:
     """The spec as written, turned into one configuration: classes, variant, then α, then resolution."""
     if classes is not None and classes != spec.classes:
         spec = with_classes(spec, classes)
@@ -219,5 +250,3 @@ def configure(spec: ModelSpec, variant: str = "base", alpha: float = 1.0,
     if resolution is not None and scaled_input(spec, resolution) != spec.input_shape:
         spec = with_resolution(spec, resolution)
     return spec
-
-

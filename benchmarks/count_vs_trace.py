@@ -45,18 +45,28 @@ def main() -> None:
     t_traced = time.perf_counter() - t0
 
     agree = sum(
-        list(a["params"]) == list(t["params"]) and list(a["mult_adds"]) == list(t["mult_adds"])
+        list(a["params"]) == list(t["params"])
+        and list(a["mult_adds"]) == list(t["mult_adds"])
         and list(a["weight_bytes"]) == list(t["weight_bytes"])
-        for a, t in zip(analytic, traced))
+        for a, t in zip(analytic, traced)
+    )
     layers = sum(len(a) for a in analytic)
-    print(f"configurations: {len(specs)} ({layers:,} layers) — "
-          f"{', '.join(sorted({s.ref for s in specs}))} × α {ALPHAS} × resolution {RESOLUTIONS}")
-    print(f"analytic counts : {t_analytic * 1e3:9.1f} ms  ({t_analytic / len(specs) * 1e3:.2f} ms per configuration)")
-    print(f"fvcore tracing  : {t_traced * 1e3:9.1f} ms  ({t_traced / len(specs) * 1e3:.1f} ms per configuration, "
-          f"model built on meta + uninitialised storage)")
+    print(
+        f"configurations: {len(specs)} ({layers:,} layers) — "
+        f"{', '.join(sorted({s.ref for s in specs}))} × α {ALPHAS} × resolution {RESOLUTIONS}"
+    )
+    print(
+        f"analytic counts : {t_analytic * 1e3:9.1f} ms  ({t_analytic / len(specs) * 1e3:.2f} ms per configuration)"
+    )
+    print(
+        f"fvcore tracing  : {t_traced * 1e3:9.1f} ms  ({t_traced / len(specs) * 1e3:.1f} ms per configuration, "
+        f"model built on meta + uninitialised storage)"
+    )
     print(f"speed-up        : {t_traced / t_analytic:9.0f} ×   (target ≥ 100 ×)")
-    print(f"agreement       : {agree}/{len(specs)} configurations identical layer by layer "
-          f"({agree / len(specs):.0%}; target 100 %)")
+    print(
+        f"agreement       : {agree}/{len(specs)} configurations identical layer by layer "
+        f"({agree / len(specs):.0%}; target 100 %)"
+    )
 
 
 if __name__ == "__main__":

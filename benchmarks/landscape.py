@@ -32,14 +32,31 @@ def count_grid(name: str) -> tuple[int, float]:
 
 
 def measure(name: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "archprof", "profile", name, "--format", "json", "--no-isolated",
-                          "--threads", "1"], capture_output=True, check=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archprof",
+            "profile",
+            name,
+            "--format",
+            "json",
+            "--no-isolated",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
     return json.loads(out.stdout)
 
 
 def main() -> None:
-    print(f"{'spec':<22}{'grid':>6}{'count grid':>12}{'params':>14}{'mult-adds':>12}{'latency':>12}"
-          f"{'IQR':>9}{'top-1':>8}")
+    print(
+        f"{'spec':<22}{'grid':>6}{'count grid':>12}{'params':>14}{'mult-adds':>12}{'latency':>12}"
+        f"{'IQR':>9}{'top-1':>8}"
+    )
     for name in builtin_names():
         n, seconds = count_grid(name)
         data = measure(name)
@@ -47,10 +64,14 @@ def main() -> None:
         e2e = data["latency"]["end_to_end"]
         spec = load(name)
         top1 = spec.reported()
-        print(f"{name:<22}{n:>6}{seconds * 1e3:>9.1f} ms{t['params']:>14,}{t['mult_adds'] / 1e6:>10,.1f} M"
-              f"{e2e['median_ms']:>9.2f} ms{e2e['iqr_ms']:>6.2f} ms{(f'{top1:.1f} %' if top1 else '—'):>8}")
+        print(
+            f"{name:<22}{n:>6}{seconds * 1e3:>9.1f} ms{t['params']:>14,}{t['mult_adds'] / 1e6:>10,.1f} M"
+            f"{e2e['median_ms']:>9.2f} ms{e2e['iqr_ms']:>6.2f} ms{(f'{top1:.1f} %' if top1 else '—'):>8}"
+        )
     env = data["environment"]
-    print(f"\n{env['cpu']}, {env['threads']} thread, torch {env['torch']}, {env['dtype']}, batch {env['batch']}")
+    print(
+        f"\n{env['cpu']}, {env['threads']} thread, torch {env['torch']}, {env['dtype']}, batch {env['batch']}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ def main() -> None:
     for spec, target in TARGETS.items():
         measured = wall(["profile", spec, "--format", "json"])
         counted = wall(["profile", spec, "--format", "json", "--no-latency"])
-        print(f"archprof profile {spec}: {measured:.1f} s with latency (target ≤ {target:.0f} s), "
-              f"{counted:.1f} s with --no-latency")
+        print(
+            f"archprof profile {spec}: {measured:.1f} s with latency (target ≤ {target:.0f} s), "
+            f"{counted:.1f} s with --no-latency"
+        )
 
 
 if __name__ == "__main__":

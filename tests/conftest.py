@@ -22,6 +22,7 @@ def spec_from(table: str, header: str = HEADER, path: str = "tiny.md"):
 @pytest.fixture
 def run(capsys):
     """Run the CLI in-process: returns (exit code, stdout, stderr); argparse's exits count as exit codes."""
+
     def _run(*argv):
         try:
             code = main(list(argv))
@@ -29,6 +30,7 @@ def run(capsys):
             code = e.code
         out, err = capsys.readouterr()
         return code, out, err
+
     return _run
 
 

@@ -21,8 +21,9 @@ SPECS = Path(__file__).parent / "specs"
 
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get("CI"):
-        pytest.fail("CI needs chromium and chromedriver for the browser test (make test installs them)",
-                    pytrace=False)
+        pytest.fail(
+            "CI needs chromium and chromedriver for the browser test (make test installs them)", pytrace=False
+        )
     pytest.skip("chromium / chromedriver not installed", allow_module_level=True)
 
 
@@ -33,9 +34,18 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -45,8 +55,12 @@ def browser():
 
 def _report(tmp_path, *argv) -> Path:
     out = tmp_path / "report.html"
-    done = subprocess.run([sys.executable, "-m", "archprof", "compare", *argv, "--html", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "archprof", "compare", *argv, "--html", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return out
 
@@ -62,8 +76,18 @@ def _open(browser, path: Path, figures: int):
 
 def test_every_figure_renders_without_console_errors(browser, tmp_path):
     # measured, so that the latency, tradeoff and roofline figures exist too
-    page = _report(tmp_path, "mobilenet_v1", "mobilenet_v1:standard", "vgg16", "--alpha", "0.25",
-                   "--resolution", "64,48", "--max-rounds", "3")
+    page = _report(
+        tmp_path,
+        "mobilenet_v1",
+        "mobilenet_v1:standard",
+        "vgg16",
+        "--alpha",
+        "0.25",
+        "--resolution",
+        "64,48",
+        "--max-rounds",
+        "3",
+    )
     figures = figure_count(page.read_text(encoding="utf-8"))
     assert figures >= 8  # 2 grids, 3 per-layer, by type, latency, accuracy, roofline
     assert _open(browser, page, figures) == figures
@@ -80,7 +104,7 @@ def test_hostile_spec_name_shows_as_text(browser, tmp_path):
     from selenium.common.exceptions import NoAlertPresentException
 
     with pytest.raises(NoAlertPresentException):
-        browser.switch_to.alert.text  # no script ran
+        _ = browser.switch_to.alert.text  # no script ran
     text = browser.execute_script("return document.body.innerText")
     assert "<script>alert(1)</script>" in text
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

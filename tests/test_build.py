@@ -14,7 +14,13 @@ from archprof.crosscheck import crosscheck
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25)
 RESOLUTIONS = (224, 192, 160, 128)
-REFS = ("mobilenet_v1", "mobilenet_v1:standard", "mobilenet_v1_shallow", "mobilenet_v1_shallow:standard", "vgg16")
+REFS = (
+    "mobilenet_v1",
+    "mobilenet_v1:standard",
+    "mobilenet_v1_shallow",
+    "mobilenet_v1_shallow:standard",
+    "vgg16",
+)
 
 
 def configured(ref, alpha, resolution):
@@ -56,7 +62,11 @@ def test_model_is_in_eval_mode_with_spec_defaults():
     model = build_model(load("mobilenet_v1"))
     assert not model.training
     conv1 = model.conv1
-    assert conv1[0].bias is None and isinstance(conv1[1], torch.nn.BatchNorm2d) and isinstance(conv1[2], torch.nn.ReLU)
+    assert (
+        conv1[0].bias is None
+        and isinstance(conv1[1], torch.nn.BatchNorm2d)
+        and isinstance(conv1[2], torch.nn.ReLU)
+    )
     assert conv1[0].stride == (2, 2) and conv1[0].padding == (1, 1)
     assert model.dw2[0].groups == 32
     fc = model.fc29

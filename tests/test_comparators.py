@@ -23,15 +23,18 @@ def test_builtins_are_listed():
     assert builtin_names() == sorted(("mobilenet_v1", "mobilenet_v1_shallow", "vgg16") + NEW)
 
 
-@pytest.mark.parametrize("name, params, mult_adds_g", [
-    ("googlenet", 6_998_552, 1.58),        # BVLC Caffe layout, 5 × 5 branch, no aux classifiers
-    ("squeezenet1_0", 1_248_424, 0.83),    # at 227 × 227, conv10 unpadded
-    ("squeezenet1_1", 1_235_496, 0.35),
-    ("alexnet", 60_965_224, 0.72),         # two towers: conv2, conv4, conv5 with groups = 2
-    ("mobilenet_v2", 3_504_872, 0.30),
-    ("resnet18", 11_689_512, 1.8),
-    ("resnet50", 25_557_032, 4.1),
-])
+@pytest.mark.parametrize(
+    "name, params, mult_adds_g",
+    [
+        ("googlenet", 6_998_552, 1.58),  # BVLC Caffe layout, 5 × 5 branch, no aux classifiers
+        ("squeezenet1_0", 1_248_424, 0.83),  # at 227 × 227, conv10 unpadded
+        ("squeezenet1_1", 1_235_496, 0.35),
+        ("alexnet", 60_965_224, 0.72),  # two towers: conv2, conv4, conv5 with groups = 2
+        ("mobilenet_v2", 3_504_872, 0.30),
+        ("resnet18", 11_689_512, 1.8),
+        ("resnet50", 25_557_032, 4.1),
+    ],
+)
 def test_published_parameter_counts(name, params, mult_adds_g):
     t = archprof.profile(name).totals
     assert t["params"] == params
@@ -43,36 +46,44 @@ def test_alexnet_by_hand():
     # conv2: 5·5·(96/2)·256 + 256 = 307,456; conv4: 3·3·(384/2)·384 + 384 = 663,936
     assert rows.loc["conv2", "params"] == 5 * 5 * 48 * 256 + 256 == 307_456
     assert rows.loc["conv4", "params"] == 3 * 3 * 192 * 384 + 384
-    assert rows.loc["conv1", ["out_h", "out_w"]].tolist() == [55, 55]     # (227 − 11) / 4 + 1
+    assert rows.loc["conv1", ["out_h", "out_w"]].tolist() == [55, 55]  # (227 − 11) / 4 + 1
     assert rows.loc["fc6", "params"] == 6 * 6 * 256 * 4096 + 4096
     # without the towers: 62,378,344 (the "62.3 M" often quoted)
-    ungrouped = (60_965_224 + (5 * 5 * 96 * 256 - 5 * 5 * 48 * 256) + (3 * 3 * 384 * 384 - 3 * 3 * 192 * 384)
-                 + (3 * 3 * 384 * 256 - 3 * 3 * 192 * 256))
+    ungrouped = (
+        60_965_224
+        + (5 * 5 * 96 * 256 - 5 * 5 * 48 * 256)
+        + (3 * 3 * 384 * 384 - 3 * 3 * 192 * 384)
+        + (3 * 3 * 384 * 256 - 3 * 3 * 192 * 256)
+    )
     assert ungrouped == 62_378_344
 
 
 def test_ceil_mode_pools_give_the_published_sizes():
     g = {r.path: r.out_shape for r in resolve(load("googlenet"))}
-    assert [g[p][1] for p in ("pool1", "pool2", "pool3", "pool4")] == [56, 28, 14, 7]   # 112 → 56 needs ceil
+    assert [g[p][1] for p in ("pool1", "pool2", "pool3", "pool4")] == [56, 28, 14, 7]  # 112 → 56 needs ceil
     s = {r.path: r.out_shape for r in resolve(load("squeezenet1_0"))}
     assert s["conv1"][1:] == (111, 111) and s["maxpool1"][1:] == (55, 55) and s["conv10"] == (1000, 13, 13)
 
 
 def test_mobilenet_v2_release_table_in_full():
     checks = [c for c in validate_run(["mobilenet_v2"], cross=False) if c.subject == "V2 release"]
-    assert len(checks) == 22 + 6   # every MACs entry and every params entry of the release table
+    assert len(checks) == 22 + 6  # every MACs entry and every params entry of the release table
     assert all(c.verdict == "pass" for c in checks), [c for c in checks if c.verdict != "pass"]
 
 
 def test_tables_8_and_9_have_honest_verdicts():
-    checks = {(c.subject, c.check): c for c in validate_run(list(NEW) + ["mobilenet_v1", "vgg16"], cross=False)}
+    checks = {
+        (c.subject, c.check): c for c in validate_run(list(NEW) + ["mobilenet_v1", "vgg16"], cross=False)
+    }
     assert checks[("Table 8", "GoogleNet: mult-adds")].verdict == "erratum"
-    assert checks[("Table 9", "AlexNet: mult-adds")].verdict == "pass"          # 724.4 M, printed 720
+    assert checks[("Table 9", "AlexNet: mult-adds")].verdict == "pass"  # 724.4 M, printed 720
     assert checks[("Table 9", "AlexNet: params (conv + FC weights)")].verdict == "pass"
     squeeze = checks[("Table 9", "Squeezenet: mult-adds")]
     assert squeeze.verdict == "erratum" and "FLOPs" in squeeze.why and squeeze.got == "832.67 M"
     assert checks[("Table 9", "Squeezenet: params (conv + FC weights)")].verdict == "pass"
-    ratio = checks[("Section 4.3", "0.50 MobileNet-160 vs SqueezeNet 1.0: times less computation (mult-adds)")]
+    ratio = checks[
+        ("Section 4.3", "0.50 MobileNet-160 vs SqueezeNet 1.0: times less computation (mult-adds)")
+    ]
     # 832,667,936 / 76,524,800 = 10.88: the "22×" is FLOPs over mult-adds
     assert ratio.verdict == "erratum" and ratio.got == "10.88 ×"
     assert checks[("V2 Table 4", "MobileNetV2: mult-adds")].verdict == "pass"
@@ -138,8 +149,21 @@ def test_show_prints_block_rows_as_the_paper(run):
 def test_compare_many_networks_with_a_pareto_front(run, tmp_path):
     html = tmp_path / "all.html"
     js = tmp_path / "all.json"
-    code, out, err = run("compare", "mobilenet_v1", "mobilenet_v2", "googlenet", "squeezenet1_0", "alexnet",
-                         "resnet18", "vgg16", "--no-latency", "--html", str(html), "--json", str(js))
+    code, out, err = run(
+        "compare",
+        "mobilenet_v1",
+        "mobilenet_v2",
+        "googlenet",
+        "squeezenet1_0",
+        "alexnet",
+        "resnet18",
+        "vgg16",
+        "--no-latency",
+        "--html",
+        str(html),
+        "--json",
+        str(js),
+    )
     assert code == 0, err
     for label in ("GoogLeNet-224", "SqueezeNet 1.0-227", "AlexNet-227", "ResNet-18-224", "MobileNetV2-224"):
         assert label in out
@@ -149,10 +173,13 @@ def test_compare_many_networks_with_a_pareto_front(run, tmp_path):
     # on it is beaten by another reported configuration in both
     reported = [c for c in data["configurations"] if c["reported_top1"] is not None]
     for c in reported:
-        dominated = any(o["mult_adds"] <= c["mult_adds"] and o["reported_top1"] >= c["reported_top1"]
-                        and (o["mult_adds"], o["reported_top1"]) != (c["mult_adds"], c["reported_top1"])
-                        for o in reported)
+        dominated = any(
+            o["mult_adds"] <= c["mult_adds"]
+            and o["reported_top1"] >= c["reported_top1"]
+            and (o["mult_adds"], o["reported_top1"]) != (c["mult_adds"], c["reported_top1"])
+            for o in reported
+        )
         assert (c["label"] in front) == (not dominated), c["label"]
     assert "0.35 MobileNetV2-96" in front and "1.0 VGG16-224" not in front
     page = html.read_text(encoding="utf-8")
-    assert "Pareto front" in page and "Szegedy" in page   # the papers' names come from the specs' headers
+    assert "Pareto front" in page and "Szegedy" in page  # the papers' names come from the specs' headers

@@ -32,15 +32,27 @@ def test_default_grids_summary_and_report(run, in_tmp):
     page = report.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Plotly" in page  # plotly.js embedded
     assert "src=\"http" not in page and "cdn.plot.ly" not in page.split("</head>")[1]  # nothing fetched
-    assert "multiply-accumulates of conv and FC layers" in page   # conventions stated
+    assert "multiply-accumulates of conv and FC layers" in page  # conventions stated
     assert "Validation (the paper" in page and "Table 6" in page
-    assert "ImageNet top-1 as reported" in page and "Howard et al." in page   # the source, from the spec's header
+    assert (
+        "ImageNet top-1 as reported" in page and "Howard et al." in page
+    )  # the source, from the spec's header
     assert html.figure_count(page) >= 5
 
 
 def test_standard_variant_gives_table_4(run, in_tmp):
-    code, out, _ = run("compare", "mobilenet_v1:standard", "mobilenet_v1", "--alpha", "1", "--resolution", "224",
-                       "--no-latency", "--json", "t4.json")
+    _code, _out, _ = run(
+        "compare",
+        "mobilenet_v1:standard",
+        "mobilenet_v1",
+        "--alpha",
+        "1",
+        "--resolution",
+        "224",
+        "--no-latency",
+        "--json",
+        "t4.json",
+    )
     data = json.loads((in_tmp / "t4.json").read_text())
     first, second = data["configurations"]
     assert first["ref"] == "mobilenet_v1:standard" and first["mult_adds"] == 4_867_293_184
@@ -51,15 +63,39 @@ def test_standard_variant_gives_table_4(run, in_tmp):
 
 
 def test_csv_and_json_export(run, in_tmp):
-    code, out, _ = run("compare", "mobilenet_v1", "--alpha", "1,0.5", "--rho", "1,0.714", "--no-latency",
-                       "--csv", "out/grid.csv", "--json", "out/grid.json", "--html", "out/grid.html")
+    code, _out, _ = run(
+        "compare",
+        "mobilenet_v1",
+        "--alpha",
+        "1,0.5",
+        "--rho",
+        "1,0.714",
+        "--no-latency",
+        "--csv",
+        "out/grid.csv",
+        "--json",
+        "out/grid.json",
+        "--html",
+        "out/grid.html",
+    )
     assert code == 0
     frame = pd.read_csv(in_tmp / "out" / "grid.csv")
     layers, totals = frame[frame["row"] == "layer"], frame[frame["row"] == "total"]
     assert len(totals) == 4 and len(layers) == 4 * 30
     assert sorted(set(totals["resolution"])) == [160, 224]
-    for col in ("model", "variant", "alpha", "resolution", "params", "paper_params", "mult_adds", "weight_bytes",
-                "activation_bytes", "peak_activation_bytes", "latency_ms"):
+    for col in (
+        "model",
+        "variant",
+        "alpha",
+        "resolution",
+        "params",
+        "paper_params",
+        "mult_adds",
+        "weight_bytes",
+        "activation_bytes",
+        "peak_activation_bytes",
+        "latency_ms",
+    ):
         assert col in frame.columns, col
     for _, t in totals.iterrows():
         mine = layers[(layers["alpha"] == t["alpha"]) & (layers["resolution"] == t["resolution"])]
@@ -102,30 +138,47 @@ def test_interrupted_run_writes_no_report(run, in_tmp, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(html, "render", interrupted)
-    code, out, err = run("compare", "mobilenet_v1", "--no-latency", "--csv", "c.csv")
+    code, _out, err = run("compare", "mobilenet_v1", "--no-latency", "--csv", "c.csv")
     assert code == 130 and "interrupted" in err
     assert not (in_tmp / "reports").exists() or not list((in_tmp / "reports").iterdir())
     assert not (in_tmp / "c.csv").exists()
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--alpha", "1,x"], "--alpha must be a comma-separated list of numbers"),
-    (["--resolution", "224,0"], "resolution must be a whole number of pixels"),
-    (["--max-rounds", "1"], "--max-rounds must be at least 3"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--alpha", "1,x"], "--alpha must be a comma-separated list of numbers"),
+        (["--resolution", "224,0"], "resolution must be a whole number of pixels"),
+        (["--max-rounds", "1"], "--max-rounds must be at least 3"),
+    ],
+)
 def test_bad_grids(run, in_tmp, argv, words):
-    code, out, err = run("compare", "mobilenet_v1", "--no-latency", *argv)
+    code, _out, err = run("compare", "mobilenet_v1", "--no-latency", *argv)
     assert code == 2 and words in err and len(err.splitlines()) == 1
 
 
 def test_measured_comparison(run, in_tmp):
-    code, out, err = run("compare", "mobilenet_v1", "--alpha", "0.25", "--resolution", "64,32", "--max-rounds", "3",
-                         "--json", "m.json", "--html", "m.html")
+    code, _out, err = run(
+        "compare",
+        "mobilenet_v1",
+        "--alpha",
+        "0.25",
+        "--resolution",
+        "64,32",
+        "--max-rounds",
+        "3",
+        "--json",
+        "m.json",
+        "--html",
+        "m.html",
+    )
     assert code == 0, err
     data = json.loads((in_tmp / "m.json").read_text())
     configs = data["configurations"]
     assert all(c["latency_ms"] > 0 and c["latency_samples"] >= 3 for c in configs)
-    assert configs[1]["latency_ms_ratio"] == pytest.approx(configs[1]["latency_ms"] / configs[0]["latency_ms"])
+    assert configs[1]["latency_ms_ratio"] == pytest.approx(
+        configs[1]["latency_ms"] / configs[0]["latency_ms"]
+    )
     assert all(l["latency_ms"] is not None for l in data["layers"])
     assert data["environment"]["threads"] == 1 and data["roofline"]["peak_gflops"] > 0
     page = (in_tmp / "m.html").read_text(encoding="utf-8")

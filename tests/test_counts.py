@@ -72,7 +72,7 @@ def test_dtype_and_batch_scale_bytes():
 def within_printed(computed: float, printed: str) -> bool:
     """``computed`` matches ``printed`` to its last printed digit (rounded or truncated, as the paper does both)."""
     decimals = len(printed.partition(".")[2])
-    unit = 10.0 ** -decimals
+    unit = 10.0**-decimals
     return abs(computed - float(printed)) < unit
 
 
@@ -82,17 +82,17 @@ def millions(n):
 
 # The paper's Tables 4–9: (ref, α, resolution, printed mult-adds M, printed paper params M)
 PAPER = [
-    ("mobilenet_v1", 1.0, 224, "569", "4.2"),              # Tables 4, 6, 7, 8
-    ("mobilenet_v1", 0.75, 224, "325", "2.6"),             # Tables 5, 6
-    ("mobilenet_v1_shallow", 1.0, 224, "307", "2.9"),      # Table 5
-    ("mobilenet_v1", 0.5, 224, "149", "1.3"),              # Table 6
-    ("mobilenet_v1", 0.25, 224, "41", "0.5"),              # Table 6
-    ("mobilenet_v1", 1.0, 192, "418", "4.2"),              # Table 7
-    ("mobilenet_v1", 1.0, 160, "290", "4.2"),              # Table 7 (290.7, truncated)
-    ("mobilenet_v1", 1.0, 128, "186", "4.2"),              # Table 7
-    ("mobilenet_v1", 0.5, 160, "76", "1.32"),              # Table 9
-    ("mobilenet_v1:standard", 1.0, 224, None, "29.3"),     # Table 4 (mult-adds: see below)
-    ("vgg16", 1.0, 224, None, "138"),                      # Table 8 (mult-adds: see below)
+    ("mobilenet_v1", 1.0, 224, "569", "4.2"),  # Tables 4, 6, 7, 8
+    ("mobilenet_v1", 0.75, 224, "325", "2.6"),  # Tables 5, 6
+    ("mobilenet_v1_shallow", 1.0, 224, "307", "2.9"),  # Table 5
+    ("mobilenet_v1", 0.5, 224, "149", "1.3"),  # Table 6
+    ("mobilenet_v1", 0.25, 224, "41", "0.5"),  # Table 6
+    ("mobilenet_v1", 1.0, 192, "418", "4.2"),  # Table 7
+    ("mobilenet_v1", 1.0, 160, "290", "4.2"),  # Table 7 (290.7, truncated)
+    ("mobilenet_v1", 1.0, 128, "186", "4.2"),  # Table 7
+    ("mobilenet_v1", 0.5, 160, "76", "1.32"),  # Table 9
+    ("mobilenet_v1:standard", 1.0, 224, None, "29.3"),  # Table 4 (mult-adds: see below)
+    ("vgg16", 1.0, 224, None, "138"),  # Table 8 (mult-adds: see below)
 ]
 
 
@@ -123,14 +123,18 @@ def test_paper_table_2_share_by_type():
     by = layers.groupby("group")[["mult_adds", "paper_params"]].sum()
     share = by / by.sum() * 100
     # printed: Conv 1×1 94.86 / 74.59, Conv DW 3×3 3.06 / 1.06, Conv 3×3 1.19 / 0.02, FC 0.18 / 24.33
-    for group, ma, pp in [("Conv 1×1", "94.86", "74.59"), ("Conv DW 3×3", "3.06", "1.06"),
-                          ("Conv 3×3", None, "0.02"), ("FC", "0.18", "24.33")]:
+    for group, ma, pp in [
+        ("Conv 1×1", "94.86", "74.59"),
+        ("Conv DW 3×3", "3.06", "1.06"),
+        ("Conv 3×3", None, "0.02"),
+        ("FC", "0.18", "24.33"),
+    ]:
         if ma is not None:
             assert round(share.loc[group, "mult_adds"], 2) == float(ma)
         assert round(share.loc[group, "paper_params"], 2) == float(pp)
     # Paper erratum: Conv 3×3 is printed 1.19 %, it computes to 1.91 % (10,838,016 / 568,740,352).
     assert round(share.loc["Conv 3×3", "mult_adds"], 2) == 1.91
-    assert 10_838_016 / 568_740_352 * 100 == pytest.approx(1.9056, abs=1e-4)
+    assert pytest.approx(1.9056, abs=1e-4) == 10_838_016 / 568_740_352 * 100
 
 
 def _one_layer_costs(kind, layer, shape):
@@ -139,8 +143,10 @@ def _one_layer_costs(kind, layer, shape):
     return k.cost(layer, shape, out)
 
 
-@pytest.mark.parametrize("alpha, side, printed_ma, printed_params", [
-    (1.0, 14, "52.3", "0.27"), (0.75, 14, "29.6", "0.15"), (0.75, 10, "15.1", "0.15")])
+@pytest.mark.parametrize(
+    "alpha, side, printed_ma, printed_params",
+    [(1.0, 14, "52.3", "0.27"), (0.75, 14, "29.6", "0.15"), (0.75, 10, "15.1", "0.15")],
+)
 def test_paper_table_3_separable_layer(alpha, side, printed_ma, printed_params):
     # Table 3: one 14×14×512 → 512 layer; α scales both channel counts, ρ = 0.714 gives 10×10.
     c = keras_round(512, alpha)
@@ -155,10 +161,14 @@ def test_paper_table_3_separable_layer(alpha, side, printed_ma, printed_params):
 def test_paper_table_3_standard_layer():
     # 3·3·512·512 = 2,359,296 weights; × 14·14 = 462,422,016 mult-adds (printed 462 / 2.36)
     opts = Options(bias=False, batch_norm=False, activation=None)
-    cost = _one_layer_costs("conv", Layer("conv", kernel=(3, 3), out_channels=512, options=opts), (512, 14, 14))
+    cost = _one_layer_costs(
+        "conv", Layer("conv", kernel=(3, 3), out_channels=512, options=opts), (512, 14, 14)
+    )
     assert cost.paper_params == 2_359_296
     assert cost.mult_adds == 462_422_016
-    assert within_printed(millions(cost.mult_adds), "462") and within_printed(millions(cost.paper_params), "2.36")
+    assert within_printed(millions(cost.mult_adds), "462") and within_printed(
+        millions(cost.paper_params), "2.36"
+    )
 
 
 def test_separable_cuts_mult_adds_8_to_9_times():
@@ -170,4 +180,4 @@ def test_separable_cuts_mult_adds_8_to_9_times():
 def test_mobilenet_vs_vgg16_32x_smaller_27x_cheaper():
     mob, vgg = totals("mobilenet_v1"), totals("vgg16")
     assert math.floor(vgg["paper_params"] / mob["paper_params"]) == 32  # 138.3 / 4.21 = 32.9: "32× smaller"
-    assert math.floor(vgg["mult_adds"] / mob["mult_adds"]) == 27    # 15,470 / 569 = 27.2: "27× less compute"
+    assert math.floor(vgg["mult_adds"] / mob["mult_adds"]) == 27  # 15,470 / 569 = 27.2: "27× less compute"

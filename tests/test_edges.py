@@ -64,9 +64,9 @@ NON_SQUARE = """\
 
 
 def test_huge_rho_is_one_line(run):
-    code, out, err = run("profile", "mobilenet_v1", "--rho", "1e307", "--no-latency")
+    code, _out, err = run("profile", "mobilenet_v1", "--rho", "1e307", "--no-latency")
     assert code == 2 and "ρ = 1e+307 gives a resolution" in err and len(err.splitlines()) == 1
-    code, out, err = run("profile", "mobilenet_v1", "--rho", "0.0001", "--no-latency")
+    code, _out, err = run("profile", "mobilenet_v1", "--rho", "0.0001", "--no-latency")
     assert code == 2 and "ρ = 0.0001" in err
 
 
@@ -88,10 +88,14 @@ def test_probes_that_do_not_fit_are_left_out(run, tmp_path):
     path = write(tmp_path, "tiny.md", TINY)
     checks = validate.run([path], cross=False)
     alpha = next(c for c in checks if c.check == "params scale roughly with α²")
-    assert alpha.verdict == "pass" and "probed at α = 1, 0.75, 0.5" in alpha.why and "without channels" in alpha.why
+    assert (
+        alpha.verdict == "pass"
+        and "probed at α = 1, 0.75, 0.5" in alpha.why
+        and "without channels" in alpha.why
+    )
     res = next(c for c in checks if c.check == "params do not change with resolution")
     assert res.verdict == "n/a" and "no second resolution fits" in res.why
-    code, out, err = run("compare", path, "--no-latency", "--html", str(tmp_path / "t.html"))
+    code, _out, err = run("compare", path, "--no-latency", "--html", str(tmp_path / "t.html"))
     assert code == 0, err
 
 
@@ -102,7 +106,7 @@ def test_backbone_without_classifier_is_all_width(run, tmp_path):
     rows = resolve(configure(spec, alpha=0.5))
     assert rows[2].out_shape == (32, 16, 16)  # the last conv is narrowed too: 64 · 0.5
     assert spec.layers[2].options.activation == "relu"  # and keeps its ReLU
-    code, out, _ = run("show", path)
+    _code, out, _ = run("show", path)
     assert "no classifier" in out
 
 
@@ -112,20 +116,34 @@ def test_non_square_input_keeps_its_aspect(tmp_path):
     assert spec.input_shape == (3, 112, 80)
     assert configure(load(path), resolution=224).input_shape == (3, 224, 160)
     checks = validate.run([path], cross=True)
-    assert validate.failed(checks) == [], [c for c in validate.failed(checks)]
+    assert validate.failed(checks) == [], list(validate.failed(checks))
 
 
 def test_byte_order_mark_is_ignored(tmp_path):
     path = tmp_path / "bom.md"
-    path.write_bytes("\ufeff- input: 8 × 8 × 1\n\n| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 1 × 2 |\n"
-                     .encode("utf-8"))
+    path.write_bytes(
+        "\ufeff- input: 8 × 8 × 1\n\n| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 1 × 2 |\n".encode(
+            "utf-8"
+        )
+    )
     assert load(str(path)).input_shape == (1, 8, 8)
 
 
 def test_comparison_csv_keeps_integers(run, tmp_path):
     out_csv = tmp_path / "g.csv"
-    code, _, err = run("compare", "mobilenet_v1", "--alpha", "1", "--resolution", "224", "--no-latency",
-                       "--csv", str(out_csv), "--html", str(tmp_path / "g.html"))
+    code, _, err = run(
+        "compare",
+        "mobilenet_v1",
+        "--alpha",
+        "1",
+        "--resolution",
+        "224",
+        "--no-latency",
+        "--csv",
+        str(out_csv),
+        "--html",
+        str(tmp_path / "g.html"),
+    )
     assert code == 0, err
     text = out_csv.read_text()
     assert "4816896.0" not in text and ",4816896" in text  # peak activation bytes of 1.0 MobileNet-224

@@ -51,22 +51,34 @@ def test_a_10_mb_file_is_refused_without_reading_it(run, tmp_path):
         row = "| Conv / s1 | 3 × 3 × 3 × 3 |\n"
         f.write(row * (10 * 2**20 // len(row.encode())))
     assert big.stat().st_size > 10 * 10**6
-    code, out, err = run("profile", str(big), "--no-latency")
+    code, _out, err = run("profile", str(big), "--no-latency")
     assert code == 2 and len(err.splitlines()) == 1 and "MiB; a spec is a layer table of at most 1 MiB" in err
 
 
 def test_spec_cells_are_never_evaluated(run):
     marker = Path("/tmp/archprof_pwned")
     marker.unlink(missing_ok=True)
-    code, _, err = run("profile", str(MALFORMED / "code_in_cell.md"), "--no-latency")
+    code, _, _err = run("profile", str(MALFORMED / "code_in_cell.md"), "--no-latency")
     assert code == 2 and not marker.exists()
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["vgg16", "--resolution", "20000"], ["1.0 VGG16-20000 at batch 1 needs an estimated", "GiB (weights 3,051.89 GiB"]),
-    (["vgg16", "--batch", "100000"], ["at batch 100000 needs an estimated", "2 × peak activations 2,392.58 GiB"]),
-    (["mobilenet_v1", "--max-memory", "10MiB"], ["needs an estimated 25.41 MiB", "the --max-memory limit (10.00 MiB)"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (
+            ["vgg16", "--resolution", "20000"],
+            ["1.0 VGG16-20000 at batch 1 needs an estimated", "GiB (weights 3,051.89 GiB"],
+        ),
+        (
+            ["vgg16", "--batch", "100000"],
+            ["at batch 100000 needs an estimated", "2 × peak activations 2,392.58 GiB"],
+        ),
+        (
+            ["mobilenet_v1", "--max-memory", "10MiB"],
+            ["needs an estimated 25.41 MiB", "the --max-memory limit (10.00 MiB)"],
+        ),
+    ],
+)
 def test_resource_guard_refuses_before_allocating(run, argv, words):
     code, out, err = run("profile", *argv)
     assert code == 2 and out == "" and len(err.splitlines()) == 1
@@ -75,13 +87,13 @@ def test_resource_guard_refuses_before_allocating(run, argv, words):
 
 
 def test_resource_guard_for_compare(run, tmp_path):
-    code, out, err = run("compare", "vgg16", "--batch", "100000", "--html", str(tmp_path / "r.html"))
+    code, _out, err = run("compare", "vgg16", "--batch", "100000", "--html", str(tmp_path / "r.html"))
     assert code == 2 and "needs an estimated" in err and not (tmp_path / "r.html").exists()
 
 
 def test_guard_arithmetic():
     # VGG16 at 20000 px: the first FC alone has 625·625·512·4096 weights (the map is 625 × 625 after 5 pools)
-    assert 625 * 625 * 512 * 4096 * 4 / 2**30 == pytest.approx(3051.76, abs=0.01)
+    assert pytest.approx(3051.76, abs=0.01) == 625 * 625 * 512 * 4096 * 4 / 2**30
     assert guard.estimate(100, 10) == 120
     assert guard.check("x", 100, 10, limit=120, available=1000) == 120
     with pytest.raises(guard.ResourceError, match="more than the --max-memory limit"):
@@ -97,27 +109,35 @@ def test_guard_arithmetic():
 
 def _interrupt(argv, tmp_path, after: float):
     """Start archprof, send SIGINT once it is measuring, return (exit code, stderr)."""
-    proc = subprocess.Popen([sys.executable, "-m", "archprof", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archprof", *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(after)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     return proc.returncode, out, err
 
 
-@pytest.mark.parametrize("argv, written", [
-    (["profile", "mobilenet_v1", "--format", "json", "--output", "p.json"], "p.json"),
-    (["compare", "mobilenet_v1", "--html", "c.html", "--csv", "c.csv"], "c.html"),
-])
+@pytest.mark.parametrize(
+    "argv, written",
+    [
+        (["profile", "mobilenet_v1", "--format", "json", "--output", "p.json"], "p.json"),
+        (["compare", "mobilenet_v1", "--html", "c.html", "--csv", "c.csv"], "c.html"),
+    ],
+)
 def test_ctrl_c_while_measuring_stops_cleanly(tmp_path, argv, written):
-    code, out, err = _interrupt(argv, tmp_path, after=4.0)
+    code, _out, err = _interrupt(argv, tmp_path, after=4.0)
     assert code == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert list(tmp_path.iterdir()) == []  # no report, no temp file
 
 
 def test_ctrl_c_during_validate(tmp_path):
-    code, out, err = _interrupt(["validate"], tmp_path, after=3.0)
+    code, _out, err = _interrupt(["validate"], tmp_path, after=3.0)
     assert code == 130 and "Traceback" not in err
 
 
@@ -130,28 +150,36 @@ def test_exit_code_130_for_every_command(run, monkeypatch, command):
 
     monkeypatch.setitem(cli.COMMANDS, command, interrupted)
     argv = [command] + ([] if command in ("list", "validate") else ["mobilenet_v1"])
-    code, out, err = run(*argv)
+    code, _out, err = run(*argv)
     assert code == 130 and err == "archprof: interrupted\n"
 
 
-@pytest.mark.parametrize("argv, code", [
-    (["list"], 0), (["list", "extra"], 2),
-    (["show", "mobilenet_v1"], 0), (["show", "nope"], 2),
-    (["profile", "mobilenet_v1", "--no-latency"], 0), (["profile", "nope"], 2),
-    (["compare", "nope"], 2),
-    (["validate", "mobilenet_v1", "--no-crosscheck"], 0), (["validate", "nope"], 2),
-    ([], 2), (["--version"], 0),
-])
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (["list"], 0),
+        (["list", "extra"], 2),
+        (["show", "mobilenet_v1"], 0),
+        (["show", "nope"], 2),
+        (["profile", "mobilenet_v1", "--no-latency"], 0),
+        (["profile", "nope"], 2),
+        (["compare", "nope"], 2),
+        (["validate", "mobilenet_v1", "--no-crosscheck"], 0),
+        (["validate", "nope"], 2),
+        ([], 2),
+        (["--version"], 0),
+    ],
+)
 def test_exit_codes(run, argv, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    got, out, err = run(*argv)
+    got, _out, err = run(*argv)
     assert got == code, err
     if code == 2:
         assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
 def test_exit_codes_are_documented(run):
-    code, out, _ = run("--help")
+    _code, out, _ = run("--help")
     for line in ("0    success", "1    validation failure", "2    usage or input error", "130  interrupted"):
         assert line in out
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")

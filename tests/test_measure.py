@@ -26,13 +26,16 @@ FAST = ["--min-run-time", "0.05"]
 @pytest.fixture(scope="module")
 def small_profile():
     """0.25 MobileNet-128 measured once for the module (in-process, via the CLI)."""
-    from archprof.cli import main
     import contextlib
     import io
 
+    from archprof.cli import main
+
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        code = main(["profile", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128", "--format", "json", *FAST])
+        code = main(
+            ["profile", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128", "--format", "json", *FAST]
+        )
     assert code == 0
     return json.loads(buf.getvalue())
 
@@ -97,12 +100,13 @@ def test_by_kind_shares(small_profile):
     for col in ("mult_adds_pct", "paper_params_pct", "latency_pct"):
         assert sum(r[col] for r in rows.values()) == pytest.approx(100)
     assert rows["Conv DW 3×3"]["layers"] == 13
-    assert rows["Conv 1×1"]["mult_adds"] == sum(l["mult_adds"] for l in small_profile["layers"]
-                                                 if l["kind"] == "conv" and l["name"].startswith("pw"))
+    assert rows["Conv 1×1"]["mult_adds"] == sum(
+        l["mult_adds"] for l in small_profile["layers"] if l["kind"] == "conv" and l["name"].startswith("pw")
+    )
 
 
 def test_no_latency_keeps_by_kind_and_nulls(run):
-    code, out, _ = run("profile", "mobilenet_v1", "--no-latency", "--format", "json")
+    _code, out, _ = run("profile", "mobilenet_v1", "--no-latency", "--format", "json")
     d = json.loads(out)
     assert d["latency"] is None and d["totals"]["latency_ms"] is None
     conv1x1 = next(r for r in d["by_kind"] if r["group"] == "Conv 1×1")
@@ -110,20 +114,33 @@ def test_no_latency_keeps_by_kind_and_nulls(run):
 
 
 def test_table_shows_latency_summary_and_environment(run):
-    code, out, _ = run("profile", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128", *FAST, "--no-isolated")
+    code, out, _ = run(
+        "profile", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128", *FAST, "--no-isolated"
+    )
     assert code == 0
-    for words in ("latency end to end: median", "per-layer sum:", "× the end-to-end median", "roofline: compute peak",
-                  "environment:", "1 thread of", "by layer type", "GFLOP/s"):
+    for words in (
+        "latency end to end: median",
+        "per-layer sum:",
+        "× the end-to-end median",
+        "roofline: compute peak",
+        "environment:",
+        "1 thread of",
+        "by layer type",
+        "GFLOP/s",
+    ):
         assert words in out, words
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--threads", "0"], "--threads must be at least 1, got 0"),
-    (["--batch", "0"], "--batch must be between 1 and 1,000,000, got 0"),
-    (["--batch", "1000000000000", "--no-latency"], "--batch must be between 1 and 1,000,000"),
-    (["--min-run-time", "0"], "--min-run-time must be greater than 0"),
-    (["--min-run-time", "-2"], "got -2"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--threads", "0"], "--threads must be at least 1, got 0"),
+        (["--batch", "0"], "--batch must be between 1 and 1,000,000, got 0"),
+        (["--batch", "1000000000000", "--no-latency"], "--batch must be between 1 and 1,000,000"),
+        (["--min-run-time", "0"], "--min-run-time must be greater than 0"),
+        (["--min-run-time", "-2"], "got -2"),
+    ],
+)
 def test_bad_measure_options(run, argv, words):
     code, out, err = run("profile", "mobilenet_v1", *argv)
     assert code == 2 and out == "" and words in err and len(err.splitlines()) == 1
@@ -131,22 +148,39 @@ def test_bad_measure_options(run, argv, words):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
 def test_cuda_without_gpu_is_refused(run):
-    code, out, err = run("profile", "mobilenet_v1", "--device", "cuda")
+    code, _out, err = run("profile", "mobilenet_v1", "--device", "cuda")
     assert code == 2 and "no CUDA GPU is available" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_measures(run):
-    code, out, _ = run("profile", "mobilenet_v1", "--device", "cuda", "--format", "json", *FAST)
+    _code, out, _ = run("profile", "mobilenet_v1", "--device", "cuda", "--format", "json", *FAST)
     d = json.loads(out)
     assert d["environment"]["device"] == "cuda" and d["latency"]["end_to_end"]["median_ms"] > 0
 
 
 def test_subprocess_json_is_clean_and_progress_silent():
     # stderr is a pipe, not a terminal: no progress bar; stdout is pure JSON
-    done = subprocess.run([sys.executable, "-m", "archprof", "profile", "mobilenet_v1", "--alpha", "0.25",
-                           "--resolution", "96", "--format", "json", *FAST, "--no-isolated"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archprof",
+            "profile",
+            "mobilenet_v1",
+            "--alpha",
+            "0.25",
+            "--resolution",
+            "96",
+            "--format",
+            "json",
+            *FAST,
+            "--no-isolated",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0
     data = json.loads(done.stdout)
     assert data["latency"]["end_to_end"]["median_ms"] > 0

@@ -33,11 +33,21 @@ def fvcore_mult_adds(module, shape) -> int:
         return int(sum(a.by_operator().get(k, 0) for k in FVCORE_OPS))
 
 
-@pytest.mark.parametrize("name, shape", [
-    ("InceptionNet", (3, 16, 16)), ("Grouped", (8, 16, 16)), ("FunctionalConv", (3, 32, 32)), ("Shared", (4, 8, 8)),
-    ("Attention", (6, 16)), ("Recurrent", (5, 8)), ("Frozen", (3, 8, 8)), ("Residual", (4, 16, 16)),
-    ("instance", (8, 16, 16)), ("factory", (3, 32, 32)),
-])
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("InceptionNet", (3, 16, 16)),
+        ("Grouped", (8, 16, 16)),
+        ("FunctionalConv", (3, 32, 32)),
+        ("Shared", (4, 8, 8)),
+        ("Attention", (6, 16)),
+        ("Recurrent", (5, 8)),
+        ("Frozen", (3, 8, 8)),
+        ("Residual", (4, 16, 16)),
+        ("instance", (8, 16, 16)),
+        ("factory", (3, 32, 32)),
+    ],
+)
 def test_corpus_counts_equal_numel_and_fvcore(name, shape):
     p = archprof.profile(f"{CORPUS}:{name}", input_shape=shape)
     module = p.spec.module
@@ -68,8 +78,12 @@ def test_residual_written_with_plus_and_cat_nest_by_module():
     assert blocks.loc["main", "params"] == 288 + 16 + 576 + 16
     assert p.extras["uncounted"] == {"native_batch_norm": 3, "relu": 2, "add": 1}
     inc = archprof.profile(f"{CORPUS}:InceptionNet", input_shape=(3, 16, 16)).layers.set_index("path")
-    cat = inc.loc["mix/forward"]   # torch.cat in Inception.forward: no arithmetic, but a new 16-channel map
-    assert cat["filter"] == "cat" and cat["mult_adds"] == 0 and cat["activation_bytes"] == (4 + 8 + 4) * 16 * 16 * 4
+    cat = inc.loc["mix/forward"]  # torch.cat in Inception.forward: no arithmetic, but a new 16-channel map
+    assert (
+        cat["filter"] == "cat"
+        and cat["mult_adds"] == 0
+        and cat["activation_bytes"] == (4 + 8 + 4) * 16 * 16 * 4
+    )
 
 
 def test_shared_weights_are_counted_once():
@@ -90,10 +104,12 @@ def test_keras_lines_count_frozen_parameters_as_non_trainable():
 
 def test_uncounted_ops_are_named_never_silently_zero(run):
     lstm = archprof.profile(f"{CORPUS}:Recurrent", input_shape=(5, 8))
-    assert "mkldnn_rnn_layer" in lstm.extras["uncounted"]      # the LSTM's gates
+    assert "mkldnn_rnn_layer" in lstm.extras["uncounted"]  # the LSTM's gates
     att = archprof.profile(f"{CORPUS}:Attention", input_shape=(6, 16))
     assert att.extras["uncounted"] == {"div": 1, "_softmax": 1}
-    code, out, err = run("profile", f"{CORPUS}:Recurrent", "--input-shape", "5x8", "--format", "json", "--no-latency")
+    code, out, err = run(
+        "profile", f"{CORPUS}:Recurrent", "--input-shape", "5x8", "--format", "json", "--no-latency"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["uncounted"]["mkldnn_rnn_layer"] == 1 and data["totals"]["params"] == 1715
@@ -102,21 +118,37 @@ def test_uncounted_ops_are_named_never_silently_zero(run):
 
 
 def test_a_module_in_python_and_measured_latency():
-    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 1))
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 1)
+    )
     p = archprof.profile(module, input_shape=(3, 16, 16), latency=True, min_run_time=0.1)
     assert p.totals["params"] == 3 * 9 * 8 + 8 + 64 + 8
     assert p.layers["latency_ms"].notna().all() and (p.layers["latency_ms"] > 0).all()
     own = archprof.profile(f"{CORPUS}:Residual", input_shape=(4, 16, 16), latency=True, min_run_time=0.1)
-    assert own.layers.set_index("path").loc["forward", "latency_ms"] > 0   # the parent's time minus its children's
+    assert (
+        own.layers.set_index("path").loc["forward", "latency_ms"] > 0
+    )  # the parent's time minus its children's
 
 
 def test_compare_takes_model_files_beside_specs(run, tmp_path):
-    code, out, err = run("compare", "mobilenet_v1", f"{MOBILENETS}:tf_classes", "--alpha", "1", "--resolution", "224",
-                         "--no-latency", "--html", str(tmp_path / "r.html"))
+    code, out, err = run(
+        "compare",
+        "mobilenet_v1",
+        f"{MOBILENETS}:tf_classes",
+        "--alpha",
+        "1",
+        "--resolution",
+        "224",
+        "--no-latency",
+        "--html",
+        str(tmp_path / "r.html"),
+    )
     assert code == 0, err
-    assert "tf_classes-224" in out and "4,233,001" not in out   # params shown in millions; JSON below is exact
+    assert "tf_classes-224" in out and "4,233,001" not in out  # params shown in millions; JSON below is exact
     code, out, err = run("profile", f"{MOBILENETS}:tf_classes", "--format", "json", "--no-latency")
-    assert json.loads(out)["totals"]["params"] == 4_231_976 + 1024 + 1   # one more class: 1024 weights + 1 bias
+    assert (
+        json.loads(out)["totals"]["params"] == 4_231_976 + 1024 + 1
+    )  # one more class: 1024 weights + 1 bias
 
 
 # -- diff: five implementations "from the paper", each with its mistake, against mobilenet_v1 ---------------
@@ -129,7 +161,7 @@ def reference():
 
 def _diff(reference, name):
     d = diff(reference, side(f"{MOBILENETS}:{name}"))
-    assert sum(r.params_difference for r in d.rows) == d.params_difference      # the reasons add up
+    assert sum(r.params_difference for r in d.rows) == d.params_difference  # the reasons add up
     assert sum(r.mult_adds_difference for r in d.rows) == d.mult_adds_difference
     return d
 
@@ -143,10 +175,23 @@ def test_diff_correct_implementation_agrees(reference, run):
 def test_diff_bias_left_on(reference):
     d = _diff(reference, "bias_everywhere")
     # one bias per conv output channel: 32 + Σ over the 13 blocks of (dw C_in + pw C_out) = 10,944
-    assert d.params_difference == 32 + (32 + 64) + (64 + 128) + (128 + 128) + (128 + 256) + (256 + 256) + \
-        (256 + 512) + 5 * (512 + 512) + (512 + 1024) + (1024 + 1024) == 10_944
-    assert len(d.rows) == 27 and all(r.reasons == [f"bias: absent in A, present in B (+{r.params_difference} params)"]
-                                     for r in d.rows)
+    assert (
+        d.params_difference
+        == 32
+        + (32 + 64)
+        + (64 + 128)
+        + (128 + 128)
+        + (128 + 256)
+        + (256 + 256)
+        + (256 + 512)
+        + 5 * (512 + 512)
+        + (512 + 1024)
+        + (1024 + 1024)
+        == 10_944
+    )
+    assert len(d.rows) == 27 and all(
+        r.reasons == [f"bias: absent in A, present in B (+{r.params_difference} params)"] for r in d.rows
+    )
 
 
 def test_diff_missing_batch_norm(reference):
@@ -160,8 +205,10 @@ def test_diff_fc_without_bias_then_batch_norm_without_scale(reference):
     (row,) = d.rows
     # −1000 bias, +1000 β: the same count, a different network
     assert row.params_difference == 0 and row.a[0] == "fc29"
-    assert row.reasons == ["bias: present in A, absent in B (−1000 params)",
-                           "batch norm: absent in A, present without scale in B"]
+    assert row.reasons == [
+        "bias: present in A, absent in B (−1000 params)",
+        "batch norm: absent in A, present without scale in B",
+    ]
 
 
 def test_diff_stride_as_printed_changes_the_shapes(reference, run):
@@ -187,22 +234,25 @@ def test_diff_rounding_and_classes(reference):
 def test_diff_missing_and_extra_rows():
     d = diff(side("mobilenet_v1"), side("mobilenet_v1_shallow"))
     missing = [r for r in d.rows if r.reasons[0].startswith("missing in B")]
-    assert len(missing) == 10    # the shallow variant drops five separable blocks: 5 × (dw, pw)
+    assert len(missing) == 10  # the shallow variant drops five separable blocks: 5 × (dw, pw)
     assert sum(r.params_difference for r in d.rows) == d.params_difference == 2_887_976 - 4_231_976
 
 
 # -- bad model files: one line, exit 2 -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ref, words", [
-    (f"{MODELS}/bad/syntax.py:Net", ["syntax.py:2: syntax error"]),
-    (f"{MODELS}/bad/importerr.py:Net", ["loading it failed: ModuleNotFoundError", "no_such_package_xyz"]),
-    (f"{MODELS}/bad/misc.py:broken", ["broken() failed: RuntimeError: weights file missing"]),
-    (f"{MODELS}/bad/misc.py:Nope", ["has no 'Nope'", "Net"]),
-    (f"{MODELS}/bad/misc.py:not_a_module", ["is a int, not an nn.Module"]),
-    (f"{MODELS}/bad/misc.py:Net", ["forward pass failed on an input of 1×3×224×224", "RuntimeError"]),
-    (f"{MODELS}/bad/missing.py:Net", ["does not exist"]),
-])
+@pytest.mark.parametrize(
+    "ref, words",
+    [
+        (f"{MODELS}/bad/syntax.py:Net", ["syntax.py:2: syntax error"]),
+        (f"{MODELS}/bad/importerr.py:Net", ["loading it failed: ModuleNotFoundError", "no_such_package_xyz"]),
+        (f"{MODELS}/bad/misc.py:broken", ["broken() failed: RuntimeError: weights file missing"]),
+        (f"{MODELS}/bad/misc.py:Nope", ["has no 'Nope'", "Net"]),
+        (f"{MODELS}/bad/misc.py:not_a_module", ["is a int, not an nn.Module"]),
+        (f"{MODELS}/bad/misc.py:Net", ["forward pass failed on an input of 1×3×224×224", "RuntimeError"]),
+        (f"{MODELS}/bad/missing.py:Net", ["does not exist"]),
+    ],
+)
 def test_bad_model_files_are_one_line(run, ref, words):
     code, out, err = run("profile", ref, "--no-latency")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
@@ -210,15 +260,24 @@ def test_bad_model_files_are_one_line(run, ref, words):
         assert w in err, err
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["profile", f"{CORPUS}:Grouped", "--input-shape", "8x16xsixteen", "--no-latency"], ["--input-shape must be"]),
-    (["profile", f"{CORPUS}:Grouped", "--alpha", "0.5", "--no-latency"], ["--alpha transforms a spec"]),
-    (["profile", "mobilenet_v1", "--input-shape", "3x224x224", "--no-latency"], ["--input-shape is for model files"]),
-    (["validate", f"{CORPUS}:Grouped"], ["validate checks specs", "archprof diff"]),
-    (["diff", "mobilenet_v1@x", "vgg16"], ["SPEC@α,RESOLUTION"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (
+            ["profile", f"{CORPUS}:Grouped", "--input-shape", "8x16xsixteen", "--no-latency"],
+            ["--input-shape must be"],
+        ),
+        (["profile", f"{CORPUS}:Grouped", "--alpha", "0.5", "--no-latency"], ["--alpha transforms a spec"]),
+        (
+            ["profile", "mobilenet_v1", "--input-shape", "3x224x224", "--no-latency"],
+            ["--input-shape is for model files"],
+        ),
+        (["validate", f"{CORPUS}:Grouped"], ["validate checks specs", "archprof diff"]),
+        (["diff", "mobilenet_v1@x", "vgg16"], ["SPEC@α,RESOLUTION"]),
+    ],
+)
 def test_model_file_options_are_checked(run, argv, words):
-    code, out, err = run(*argv)
+    code, _out, err = run(*argv)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     for w in words:
         assert w in err, err
@@ -235,10 +294,11 @@ HOSTILE = MODELS / "hostile"
 
 
 def test_parameters_of_modules_that_never_run_are_counted(run):
-    code, out, err = run("profile", f"{HOSTILE}/odd.py:Unused", "--input-shape", "3x8x8", "--format", "json",
-                         "--no-latency")
+    code, out, err = run(
+        "profile", f"{HOSTILE}/odd.py:Unused", "--input-shape", "3x8x8", "--format", "json", "--no-latency"
+    )
     assert code == 0, err
-    data = json.loads(out)                     # the file's print went to stderr, not into the JSON
+    data = json.loads(out)  # the file's print went to stderr, not into the JSON
     rows = {l["path"]: l for l in data["layers"]}
     # c: 3·3·3·8 + 8 = 224; never: 100·100 + 100 = 10,100, in a row that says it did not run
     assert data["totals"]["params"] == 224 + 10_100 and rows["never"]["params"] == 10_100
@@ -252,10 +312,13 @@ def test_conv1d_rows_are_channels_first():
     assert (row.out_c, row.out_h, row.params, row.mult_adds) == (8, 48, 88, 5 * 2 * 8 * 48)
 
 
-@pytest.mark.parametrize("name, words", [
-    ("Nothing", ["nothing to count"]),
-    ("Exits", ["called exit(0)"]),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("Nothing", ["nothing to count"]),
+        ("Exits", ["called exit(0)"]),
+    ],
+)
 def test_odd_models_are_one_line(run, name, words):
     code, out, err = run("profile", f"{HOSTILE}/odd.py:{name}", "--input-shape", "3x8x8", "--no-latency")
     assert code == 2 and out == "" and "Traceback" not in err
@@ -269,11 +332,14 @@ def test_each_model_file_imports_its_own_neighbours():
     assert (d.params_a, d.params_b) == (224, 896)
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("backbone32", "output channels 16 vs 32"),     # a backbone has no classes to blame
-    ("grouped", "groups 1 vs 2"),
-    ("padded", "padding (1, 1, 1, 1) vs (2, 2, 2, 2)"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("backbone32", "output channels 16 vs 32"),  # a backbone has no classes to blame
+        ("grouped", "groups 1 vs 2"),
+        ("padded", "padding (1, 1, 1, 1) vs (2, 2, 2, 2)"),
+    ],
+)
 def test_diff_names_the_difference_of_a_backbone(name, reason):
     d = diff(side(f"{HOSTILE}/odd.py:Backbone16", (4, 8, 8)), side(f"{HOSTILE}/odd.py:{name}", (4, 8, 8)))
     assert any(reason in r for row in d.rows for r in row.reasons), [row.reasons for row in d.rows]
@@ -281,7 +347,9 @@ def test_diff_names_the_difference_of_a_backbone(name, reason):
 
 def test_functional_convs_align_with_module_convs():
     # the same network written with nn.Conv2d and with F.conv2d: every functional conv is a row of its own
-    d = diff(side(f"{HOSTILE}/functional.py:M2", (3, 16, 16)), side(f"{HOSTILE}/functional.py:F2", (3, 16, 16)))
+    d = diff(
+        side(f"{HOSTILE}/functional.py:M2", (3, 16, 16)), side(f"{HOSTILE}/functional.py:F2", (3, 16, 16))
+    )
     assert d.agree, [r.reasons for r in d.rows]
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from conftest import HEADER, spec_from
 
 from archprof.catalog import load
 from archprof.errors import SpecError
@@ -10,7 +11,6 @@ from archprof.parse import parse_spec
 from archprof.registry import REGISTRY, LayerKind, register
 from archprof.shapes import resolve
 from archprof.spec import Options
-from conftest import HEADER, spec_from
 
 SPECS = Path(__file__).parent / "specs"
 
@@ -65,8 +65,9 @@ def test_times_x_whitespace_and_case_are_free():
         |avg pool/ s1|pool 16x16|16x16x8|
         |fc/s1|8x10|1x1x8|
         """)
-    assert [(l.kind, l.stride, l.kernel, l.out_channels) for l in a.layers] == \
-           [(l.kind, l.stride, l.kernel, l.out_channels) for l in b.layers]
+    assert [(l.kind, l.stride, l.kernel, l.out_channels) for l in a.layers] == [
+        (l.kind, l.stride, l.kernel, l.out_channels) for l in b.layers
+    ]
 
 
 def test_input_size_column_is_optional():
@@ -80,19 +81,24 @@ def test_input_size_column_is_optional():
 
 
 def test_header_defaults_apply_by_kind():
-    spec = spec_from("""
+    spec = spec_from(
+        """
         | Type / Stride | Filter Shape |
         |---|---|
         | Conv / s1 | 3 × 3 × 3 × 4 |
         | FC / s1 | 4096 × 16 |
         | Dropout / s1 | p = 0.25 |
         | FC / s1 | 16 × 10 |
-        """, header=HEADER + "- classifier: no bias, relu6\n")
+        """,
+        header=HEADER + "- classifier: no bias, relu6\n",
+    )
     conv, fc, drop, classifier = spec.layers
     assert conv.options == Options(bias=False, batch_norm=True, activation="relu")
     assert fc.options == Options(bias=True, batch_norm=False, activation="relu")
     assert drop.p == 0.25
-    assert classifier.role == "classifier" and classifier.options == Options(bias=False, batch_norm=False, activation="relu6")
+    assert classifier.role == "classifier" and classifier.options == Options(
+        bias=False, batch_norm=False, activation="relu6"
+    )
 
 
 def test_group_of_one_row_and_group_with_three_rows():
@@ -117,38 +123,55 @@ def _error(table, header=HEADER):
 ROWS = "| Type / Stride | Filter Shape | Input Size |\n|---|---|---|\n"
 
 
-@pytest.mark.parametrize("rows, line, words", [
-    # unknown layer type
-    ("| Conv3d / s1 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["unknown layer type 'Conv3d'", "conv dw"]),
-    # wrong filter arity
-    ("| Conv / s1 | 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["K × K × Cin × Cout", "got 3"]),
-    # channels that do not chain
-    ("| Conv / s1 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| Conv / s1 | 1 × 1 × 16 × 8 | 32 × 32 × 8 |", 10,
-     ["expects 16 input channels", "give 8"]),
-    # a non-number
-    ("| Conv / s1 | 3 × 3 × 3 × eight | 32 × 32 × 3 |", 9, ["Cout must be a whole number", "'eight'"]),
-    # a zero size
-    ("| Conv / s0 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["stride must be at least 1"]),
-    # a look-alike of ×
-    ("| Conv / s1 | 3 ✕ 3 ✕ 3 ✕ 8 | 32 × 32 × 3 |", 9, ["U+2715"]),
-    # a missing stride
-    ("| Conv | 3 × 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["'Conv dw / s1'"]),
-    # input size column disagreeing
-    ("| Conv / s2 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| FC / s1 | 2048 × 10 | 8 × 8 × 8 |", 10,
-     ["Input Size column says 8 × 8 × 8", "outputs 16 × 16 × 8"]),
-    # FC whose inputs do not match the flattened map
-    ("| Conv / s2 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| FC / s1 | 512 × 10 | |", 10, ["expects 512 input features", "2048"]),
-    # classes disagreeing with the classifier
-    ("| Conv / s1 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| FC / s1 | 8192 × 7 | |", 10, ["gives 7 outputs", "classes: 10"]),
-    # absurd repeat count
-    ("| 1000000× { Conv / s1 } | 3 × 3 × 3 × 3 | |", 9, ["repeat count must be at most"]),
-    # unclosed group
-    ("| 2× { Conv / s1 | 3 × 3 × 3 × 3 | |", 9, ["never closed"]),
-    # wrong cell count
-    ("| Conv / s1 | 3 × 3 × 3 × 8 |", 9, ["expected 3 cells"]),
-    # pool larger than its input collapses the map
-    ("| Max Pool / s2 | Pool 64 × 64 | 32 × 32 × 3 |", 9, ["collapses", "32 × 32 × 3"]),
-])
+@pytest.mark.parametrize(
+    "rows, line, words",
+    [
+        # unknown layer type
+        ("| Conv3d / s1 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["unknown layer type 'Conv3d'", "conv dw"]),
+        # wrong filter arity
+        ("| Conv / s1 | 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["K × K × Cin × Cout", "got 3"]),
+        # channels that do not chain
+        (
+            "| Conv / s1 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| Conv / s1 | 1 × 1 × 16 × 8 | 32 × 32 × 8 |",
+            10,
+            ["expects 16 input channels", "give 8"],
+        ),
+        # a non-number
+        ("| Conv / s1 | 3 × 3 × 3 × eight | 32 × 32 × 3 |", 9, ["Cout must be a whole number", "'eight'"]),
+        # a zero size
+        ("| Conv / s0 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["stride must be at least 1"]),
+        # a look-alike of ×
+        ("| Conv / s1 | 3 ✕ 3 ✕ 3 ✕ 8 | 32 × 32 × 3 |", 9, ["U+2715"]),
+        # a missing stride
+        ("| Conv | 3 × 3 × 3 × 8 | 32 × 32 × 3 |", 9, ["'Conv dw / s1'"]),
+        # input size column disagreeing
+        (
+            "| Conv / s2 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| FC / s1 | 2048 × 10 | 8 × 8 × 8 |",
+            10,
+            ["Input Size column says 8 × 8 × 8", "outputs 16 × 16 × 8"],
+        ),
+        # FC whose inputs do not match the flattened map
+        (
+            "| Conv / s2 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| FC / s1 | 512 × 10 | |",
+            10,
+            ["expects 512 input features", "2048"],
+        ),
+        # classes disagreeing with the classifier
+        (
+            "| Conv / s1 | 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n| FC / s1 | 8192 × 7 | |",
+            10,
+            ["gives 7 outputs", "classes: 10"],
+        ),
+        # absurd repeat count
+        ("| 1000000× { Conv / s1 } | 3 × 3 × 3 × 3 | |", 9, ["repeat count must be at most"]),
+        # unclosed group
+        ("| 2× { Conv / s1 | 3 × 3 × 3 × 3 | |", 9, ["never closed"]),
+        # wrong cell count
+        ("| Conv / s1 | 3 × 3 × 3 × 8 |", 9, ["expected 3 cells"]),
+        # pool larger than its input collapses the map
+        ("| Max Pool / s2 | Pool 64 × 64 | 32 × 32 × 3 |", 9, ["collapses", "32 × 32 × 3"]),
+    ],
+)
 def test_malformed_rows_name_line_text_and_expectation(rows, line, words):
     err = _error(ROWS + rows)
     assert err.line == line, str(err)
@@ -157,17 +180,27 @@ def test_malformed_rows_name_line_text_and_expectation(rows, line, words):
         assert w in str(err), str(err)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("", ["no layer table"]),
-    ("# just prose\n\nno table here\n", ["no layer table"]),
-    ("| Filter Shape | Input Size |\n|---|---|\n| 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n", ["'Type / Stride' and 'Filter Shape'"]),
-    ("- input: 32 × 32\n| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 3 × 8 |\n",
-     ["H × W × C (3 numbers)"]),
-    ("- conv: bias, dropout\n| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 3 × 8 |\n",
-     ["unknown option 'dropout'"]),
-    ("| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 3 × 8 |\n", ["no input size"]),
-    ("\x00\x01binary", ["no layer table"]),  # binary files are refused by bytes (see test_hardening)
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("", ["no layer table"]),
+        ("# just prose\n\nno table here\n", ["no layer table"]),
+        (
+            "| Filter Shape | Input Size |\n|---|---|\n| 3 × 3 × 3 × 8 | 32 × 32 × 3 |\n",
+            ["'Type / Stride' and 'Filter Shape'"],
+        ),
+        (
+            "- input: 32 × 32\n| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 3 × 8 |\n",
+            ["H × W × C (3 numbers)"],
+        ),
+        (
+            "- conv: bias, dropout\n| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 3 × 8 |\n",
+            ["unknown option 'dropout'"],
+        ),
+        ("| Type / Stride | Filter Shape |\n|---|---|\n| Conv / s1 | 3 × 3 × 3 × 8 |\n", ["no input size"]),
+        ("\x00\x01binary", ["no layer table"]),  # binary files are refused by bytes (see test_hardening)
+    ],
+)
 def test_malformed_files(text, words):
     with pytest.raises(SpecError) as e:
         parse_spec(text, "bad.md", "bad")
@@ -194,8 +227,15 @@ def test_readme_example_spec_parses_and_counts():
     spec = parse_spec(text, "README.md", "tinynet")
     assert spec.name == "TinyNet" and spec.alphas == (1.0, 0.5) and spec.reported() == 55.0
     rows = resolve(spec)
-    assert [r.out_shape for r in rows] == [(16, 32, 32)] * 5 + [(16, 16, 16), (16, 1, 1), (16, 1, 1), (10, 1, 1), (10, 1, 1)]
+    assert [r.out_shape for r in rows] == [(16, 32, 32)] * 5 + [
+        (16, 16, 16),
+        (16, 1, 1),
+        (16, 1, 1),
+        (10, 1, 1),
+        (10, 1, 1),
+    ]
     from archprof import costs
+
     t = costs.totals(costs.count(spec))
     # conv1 3·3·3·16 = 432 (+32 BN), 2 × (dw 144 + 32 BN, pw 256 + 32 BN), FC 160 + 10 bias
     assert t["params"] == 432 + 32 + 2 * (144 + 32 + 256 + 32) + 160 + 10
@@ -205,6 +245,8 @@ def test_readme_example_spec_parses_and_counts():
 
 def test_readme_error_example_is_what_the_cli_prints(run):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    shown = next(l for l in readme.splitlines() if l.startswith("archprof: error: tests/specs/table1_literal.md"))
+    shown = next(
+        l for l in readme.splitlines() if l.startswith("archprof: error: tests/specs/table1_literal.md")
+    )
     code, _, err = run("profile", "tests/specs/table1_literal.md", "--no-latency")
     assert code == 2 and err.strip() == shown

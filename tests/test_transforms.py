@@ -6,14 +6,21 @@ from archprof import costs
 from archprof.catalog import load, split_ref
 from archprof.errors import ConfigError
 from archprof.shapes import resolve
-from archprof.transforms import configure, keras_round, rho_to_resolution, standard_conv, with_alpha, with_resolution
+from archprof.transforms import (
+    configure,
+    keras_round,
+    rho_to_resolution,
+    standard_conv,
+    with_alpha,
+    with_resolution,
+)
 
 
 def test_keras_rounding():
     assert [keras_round(c, 0.75) for c in (32, 64, 1000)] == [24, 48, 750]
     assert keras_round(1024, 0.25) == 256
-    assert keras_round(10, 0.29) == 2        # int(2.9), not round
-    assert keras_round(100, 0.29) == 28      # 0.29·100 = 28.999999999999996 in floating point, as in Keras
+    assert keras_round(10, 0.29) == 2  # int(2.9), not round
+    assert keras_round(100, 0.29) == 28  # 0.29·100 = 28.999999999999996 in floating point, as in Keras
 
 
 def test_alpha_leaves_image_channels_and_classes_alone():
@@ -61,7 +68,11 @@ def test_standard_conv_merges_every_dw_pw_pair():
     assert "conv_dw" not in kinds and kinds.count("conv") == 14  # conv1 + 13 merged pairs
     rows = resolve(spec)
     assert [r.name for r in rows[:3]] == ["conv1", "conv2", "conv3"]
-    assert rows[1].layer.kernel == (3, 3) and rows[1].in_shape == (32, 112, 112) and rows[1].out_shape == (64, 112, 112)
+    assert (
+        rows[1].layer.kernel == (3, 3)
+        and rows[1].in_shape == (32, 112, 112)
+        and rows[1].out_shape == (64, 112, 112)
+    )
     assert rows[2].layer.stride == 2 and rows[2].out_shape == (128, 56, 56)
     assert spec.ref == "mobilenet_v1:standard"
 
@@ -72,14 +83,17 @@ def test_split_ref():
     assert split_ref("dir/my:spec.md") == ("dir/my:spec.md", "base")
 
 
-@pytest.mark.parametrize("call, words", [
-    (lambda s: with_alpha(s, 0), ["α must be a number greater than 0", "0"]),
-    (lambda s: with_alpha(s, -0.5), ["greater than 0"]),
-    (lambda s: with_alpha(s, float("nan")), ["greater than 0"]),
-    (lambda s: with_alpha(s, 0.01), ["row 1", "32 × 0.01 < 1 channels"]),
-    (lambda s: with_resolution(s, 0), ["whole number of pixels ≥ 1"]),
-    (lambda s: rho_to_resolution(s, 0), ["ρ must be a number greater than 0"]),
-])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda s: with_alpha(s, 0), ["α must be a number greater than 0", "0"]),
+        (lambda s: with_alpha(s, -0.5), ["greater than 0"]),
+        (lambda s: with_alpha(s, float("nan")), ["greater than 0"]),
+        (lambda s: with_alpha(s, 0.01), ["row 1", "32 × 0.01 < 1 channels"]),
+        (lambda s: with_resolution(s, 0), ["whole number of pixels ≥ 1"]),
+        (lambda s: rho_to_resolution(s, 0), ["ρ must be a number greater than 0"]),
+    ],
+)
 def test_bad_configurations(call, words):
     with pytest.raises(ConfigError) as e:
         call(load("mobilenet_v1"))
@@ -91,7 +105,11 @@ def test_resolution_too_small_names_the_collapsing_row():
     with pytest.raises(ConfigError) as e:
         with_resolution(load("vgg16"), 16)
     # 16 → 8 → 4 → 2 → 1 → the fifth 2×2 pool (row 18) has nothing left
-    assert "row 18" in str(e.value) and "collapses" in str(e.value) and "1 × 1 × 512 in gives 0 × 0 × 512" in str(e.value)
+    assert (
+        "row 18" in str(e.value)
+        and "collapses" in str(e.value)
+        and "1 × 1 × 512 in gives 0 × 0 × 512" in str(e.value)
+    )
 
 
 def test_vgg_has_no_standard_variant():

@@ -20,7 +20,7 @@ def fresh_caches():
 
 
 def test_validate_all_builtins_passes(run):
-    code, out, err = run("validate", "--format", "json")
+    code, out, _err = run("validate", "--format", "json")
     assert code == 0, out
     data = json.loads(out)
     assert data["passed"] is True
@@ -35,8 +35,16 @@ def test_validate_all_builtins_passes(run):
     cross = [c for c in checks if c["section"] == "cross-check" and c["subject"] == "mobilenet_v1"]
     assert len(cross) == 3 and all(c["expected"].startswith("16 configurations") for c in cross)
     # the comparators too, MobileNetV2 over the release table's 6 α × 5 resolutions, and its standard variant
-    for ref, n in (("mobilenet_v2", 30), ("mobilenet_v2:standard", 30), ("googlenet", 1), ("resnet50", 1),
-                   ("alexnet", 1), ("squeezenet1_0", 1), ("squeezenet1_1", 1), ("resnet18", 1)):
+    for ref, n in (
+        ("mobilenet_v2", 30),
+        ("mobilenet_v2:standard", 30),
+        ("googlenet", 1),
+        ("resnet50", 1),
+        ("alexnet", 1),
+        ("squeezenet1_0", 1),
+        ("squeezenet1_1", 1),
+        ("resnet18", 1),
+    ):
         cross = [c for c in checks if c["section"] == "cross-check" and c["subject"] == ref]
         assert len(cross) == 3 and all(c["expected"].startswith(f"{n} configuration") for c in cross), ref
         assert all(c["verdict"] == "pass" for c in cross), ref
@@ -101,5 +109,5 @@ def test_alpha_applied_to_the_classifier_fails(run, monkeypatch, fresh_caches):
 
 
 def test_validate_unknown_spec_is_one_line(run):
-    code, out, err = run("validate", "resnet152")
+    code, _out, err = run("validate", "resnet152")
     assert code == 2 and "unknown spec 'resnet152'" in err and len(err.splitlines()) == 1

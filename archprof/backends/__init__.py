@@ -10,11 +10,12 @@ runtime (ONNX Runtime, a latency table) is one more module here and one entry in
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 
 class Runner(Protocol):
-    rows: list[str]                  # the leaf rows' paths, in execution order
+    rows: list[str]  # the leaf rows' paths, in execution order
 
     def forward(self) -> None:
         """One forward pass on the prepared input (finished when it returns)."""
@@ -22,7 +23,9 @@ class Runner(Protocol):
     def per_row(self, timer: Callable, run_time: float) -> tuple[list[float], dict[str, list[float]]]:
         """Full passes with a clock on every row: (end-to-end times, {path: times}), in ms."""
 
-    def isolated(self, timer: Callable, run_time: float, tick: Callable[[str], None]) -> dict[str, list[float]]:
+    def isolated(
+        self, timer: Callable, run_time: float, tick: Callable[[str], None]
+    ) -> dict[str, list[float]]:
         """Each row alone on the input it saw in a full pass: {path: times}, in ms."""
 
     def memory(self) -> tuple[int, dict[str, int]]:

@@ -17,7 +17,7 @@ import time
 class TorchEager:
     name = "torch"
 
-    def prepare(self, spec, opts) -> "TorchRunner":
+    def prepare(self, spec, opts) -> TorchRunner:
         import copy
 
         import torch
@@ -39,7 +39,7 @@ class TorchEager:
                     continue
                 if r.path.replace("/", ".") in named and r.path != "forward":
                     modules[r.path] = named[r.path.replace("/", ".")]
-                else:                         # a module's own ops (forward, forward2, …)
+                else:  # a module's own ops (forward, forward2, …)
                     runs.setdefault(r.parent.replace("/", "."), []).append(r.path)
             # its own ops are its time minus its children's: one figure, so only a module with one run of them
             own = {paths[0]: parent for parent, paths in runs.items() if len(paths) == 1}
@@ -56,7 +56,7 @@ class TorchEager:
 class TorchRunner:
     def __init__(self, model, x, modules: dict, device: str, own: dict[str, str] | None = None):
         self.model, self.x, self.modules, self.device = model, x, modules, device
-        self.own = own or {}   # row path -> dotted name of the module whose own ops the row is
+        self.own = own or {}  # row path -> dotted name of the module whose own ops the row is
         self.rows = list(modules) + list(self.own)
 
     def forward(self) -> None:
@@ -69,23 +69,28 @@ class TorchRunner:
     def per_row(self, timer, run_time: float):
         named = dict(self.model.named_modules())
         timed = dict(self.modules)
-        for parent in self.own.values():   # a module's own ops: its time minus its direct children's
+        for parent in self.own.values():  # a module's own ops: its time minus its direct children's
             timed[f"\0{parent}"] = named[parent]
             for child, module in named[parent].named_children():
                 timed[f"\0{parent}.{child}" if parent else f"\0{child}"] = module
         clock = _RowClock(timed, self.device)
         try:
-            hooked = timer("model(x); clock.collect()", {"model": self.model, "x": self.x, "clock": clock}, run_time)
+            hooked = timer(
+                "model(x); clock.collect()", {"model": self.model, "x": self.x, "clock": clock}, run_time
+            )
         finally:
             clock.remove()
         times = {path: clock.times[path] for path in self.modules}
         for path, parent in self.own.items():
             total = clock.times[f"\0{parent}"]
             prefix = f"\0{parent}." if parent else "\0"
-            kids = [clock.times[k] for k in clock.times
-                    if k.startswith(prefix) and k != prefix and k[len(prefix):] and "." not in k[len(prefix):]]
+            kids = [
+                clock.times[k]
+                for k in clock.times
+                if k.startswith(prefix) and k != prefix and k[len(prefix) :] and "." not in k[len(prefix) :]
+            ]
             kids = [k for k in kids if k]
-            if all(len(k) == len(total) for k in kids):   # each child ran once per pass
+            if all(len(k) == len(total) for k in kids):  # each child ran once per pass
                 times[path] = [t - sum(k[i] for k in kids) for i, t in enumerate(total)]
         return hooked, times
 
@@ -93,15 +98,17 @@ class TorchRunner:
         inputs = self._recorded_inputs()
         out = {}
         for path, module in self.modules.items():
-            if path in inputs:   # a module that never runs in the forward pass has no input to replay
+            if path in inputs:  # a module that never runs in the forward pass has no input to replay
                 out[path] = timer("module(*args)", {"module": module, "args": inputs[path]}, run_time)
             tick(f"isolated {path}")
         return out
 
     def _recorded_inputs(self) -> dict:
         inputs: dict = {}
-        handles = [m.register_forward_pre_hook(functools.partial(_record, inputs, path))
-                   for path, m in self.modules.items()]
+        handles = [
+            m.register_forward_pre_hook(functools.partial(_record, inputs, path))
+            for path, m in self.modules.items()
+        ]
         try:
             self.model(self.x)
         finally:
@@ -206,9 +213,12 @@ def memory_profile(model, x, modules: dict, device: str) -> tuple[int, dict[str,
     def leave(path, module, args, output):
         scopes.pop(path).__exit__(None, None, None)
 
-    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        with _hooks(modules, enter, leave):
-            model(x)
+    with (
+        _quiet_stderr(),
+        profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
+        _hooks(modules, enter, leave),
+    ):
+        model(x)
     outputs = {e.name: int(e.cpu_memory_usage) for e in prof.events() if e.name in modules}
     return _peak_live_bytes(prof) + input_bytes, outputs
 

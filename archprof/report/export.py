@@ -13,8 +13,9 @@ import pandas as pd
 
 from .. import costs
 from ..costs import CONVENTIONS
-from ..units import missing, or_none
 from ..spec import ModelSpec
+from ..units import missing, or_none
+
 
 def _int(x):
     return None if missing(x) else int(x)
@@ -27,14 +28,23 @@ def _num(x):
 def _layer_record(r, measured_cols: list[str], measured: bool) -> dict:
     block = bool(getattr(r, "is_block", False))
     return {
-        "name": r.name, "kind": r.kind, "output_shape": [int(r.out_c), int(r.out_h), int(r.out_w)],
-        "params": int(r.params), "paper_params": int(r.paper_params), "mult_adds": int(r.mult_adds),
-        "weight_bytes": int(r.weight_bytes), "activation_bytes": int(r.activation_bytes),
+        "name": r.name,
+        "kind": r.kind,
+        "output_shape": [int(r.out_c), int(r.out_h), int(r.out_w)],
+        "params": int(r.params),
+        "paper_params": int(r.paper_params),
+        "mult_adds": int(r.mult_adds),
+        "weight_bytes": int(r.weight_bytes),
+        "activation_bytes": int(r.activation_bytes),
         "latency_ms": _num(r.latency_ms),
-        "path": r.path, "parent": r.parent, "depth": int(r.depth), "is_block": block,
+        "path": r.path,
+        "parent": r.parent,
+        "depth": int(r.depth),
+        "is_block": block,
         "input_shape": [int(r.in_c), int(r.in_h), int(r.in_w)],
         "kernel": None if block or r.kernel is None else [int(k) for k in r.kernel],
-        "stride": None if block else int(r.stride), "groups": None if block else int(r.groups),
+        "stride": None if block else int(r.stride),
+        "groups": None if block else int(r.groups),
         "padding": None if block else [int(p) for p in r.padding],
         "non_trainable_params": int(r.non_trainable_params),
         **{c: _num(getattr(r, c)) for c in measured_cols},
@@ -54,8 +64,17 @@ def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = No
     environment, memory, roofline, ``by_kind``, warnings) at the top level.
     """
     measured = "latency_isolated_ms" in layers.columns and not layers["latency_ms"].isna().all()
-    measured_cols = ["latency_iqr_ms", "latency_isolated_ms", "arithmetic_intensity", "achieved_gflops",
-                     "roofline_fraction"] if measured else []
+    measured_cols = (
+        [
+            "latency_iqr_ms",
+            "latency_isolated_ms",
+            "arithmetic_intensity",
+            "achieved_gflops",
+            "roofline_fraction",
+        ]
+        if measured
+        else []
+    )
     rows = costs.nested(spec, layers)
     return {
         "model": spec.ref,
@@ -109,7 +128,13 @@ def comparison_frames(configs: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFra
 
 def comparison_dict(configs: pd.DataFrame, layers: pd.DataFrame, extra: dict) -> dict:
     """JSON: the configurations (totals, ratios to the first) and every layer row."""
+
     def records(frame):
         return [{k: or_none(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    return {"conventions": CONVENTIONS, **extra, "configurations": records(configs),
-            "layers": records(layers)}
+
+    return {
+        "conventions": CONVENTIONS,
+        **extra,
+        "configurations": records(configs),
+        "layers": records(layers),
+    }

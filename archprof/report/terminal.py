@@ -23,7 +23,7 @@ INDENT = "  "
 
 
 def _type_stride(kind: str, stride) -> str:
-    if kind not in REGISTRY and kind not in BLOCK_KINDS:   # a user's module: its class name
+    if kind not in REGISTRY and kind not in BLOCK_KINDS:  # a user's module: its class name
         return kind if stride in (None, 1) else f"{kind} / s{stride}"
     if kind in REGISTRY:
         return f"{REGISTRY[kind].label} / s{stride}" if not REGISTRY[kind].merge else REGISTRY[kind].label
@@ -53,8 +53,15 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
     batch = int(layers["batch"].iloc[0])
     measured = extras.get("latency") is not None
     _, h, w = spec.input_shape
-    table = Table(title=escape(f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {h} × {w} input, {dtype}, batch {batch}"),
-                  show_footer=True, header_style="bold", footer_style="bold", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=escape(
+            f"{spec.label} — {spec.ref}, α = {spec.alpha:g}, {h} × {w} input, {dtype}, batch {batch}"
+        ),
+        show_footer=True,
+        header_style="bold",
+        footer_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
     right = {"justify": "right", "no_wrap": True}
     table.add_column("#", "", **right)
     table.add_column("layer", "total", no_wrap=True)
@@ -79,20 +86,45 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         if r.is_block:
             # a block's row: its subtotal over the rows indented under it
             kind = _block_type(blocks[r.path])
-            cells = ["", Text(name, style="bold"), kind, _compact(r.filter),
-                     _compact(paper_shape((r.out_c, r.out_h, r.out_w))), units.count(r.params),
-                     units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
-                     units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
+            cells = [
+                "",
+                Text(name, style="bold"),
+                kind,
+                _compact(r.filter),
+                _compact(paper_shape((r.out_c, r.out_h, r.out_w))),
+                units.count(r.params),
+                units.count(r.paper_params),
+                units.count(r.mult_adds),
+                units.nbytes(r.weight_bytes),
+                units.nbytes(r.activation_bytes),
+                units.ms(r.latency_ms),
+            ]
             cells += [""] * (4 if measured else 0)
             table.add_row(*cells, style="bold")
             continue
-        shape = "—" if not r.out_c else _compact(paper_shape((r.out_c, r.out_h, r.out_w)))  # a module's own ops
-        cells = [str(r.index), name, _type_stride(r.kind, r.stride), _compact(r.filter), shape, units.count(r.params),
-                 units.count(r.paper_params), units.count(r.mult_adds), units.nbytes(r.weight_bytes),
-                 units.nbytes(r.activation_bytes), units.ms(r.latency_ms)]
+        shape = (
+            "—" if not r.out_c else _compact(paper_shape((r.out_c, r.out_h, r.out_w)))
+        )  # a module's own ops
+        cells = [
+            str(r.index),
+            name,
+            _type_stride(r.kind, r.stride),
+            _compact(r.filter),
+            shape,
+            units.count(r.params),
+            units.count(r.paper_params),
+            units.count(r.mult_adds),
+            units.nbytes(r.weight_bytes),
+            units.nbytes(r.activation_bytes),
+            units.ms(r.latency_ms),
+        ]
         if measured:
-            cells += [units.ms(r.latency_isolated_ms), units.fmt(r.arithmetic_intensity, ".1f") if r.mult_adds else "—",
-                      units.fmt(r.achieved_gflops, ".1f"), units.fmt(r.roofline_fraction * 100, ".0f", " %")]
+            cells += [
+                units.ms(r.latency_isolated_ms),
+                units.fmt(r.arithmetic_intensity, ".1f") if r.mult_adds else "—",
+                units.fmt(r.achieved_gflops, ".1f"),
+                units.fmt(r.roofline_fraction * 100, ".0f", " %"),
+            ]
         table.add_row(*cells)
     parts = [table, _summary_lines(t, layers, extras)]
     if measured or extras.get("by_kind"):
@@ -105,55 +137,77 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
     dtype, batch = layers["dtype"].iloc[0], int(layers["batch"].iloc[0])
     text = Text()
     text.append("totals: ", "bold")
-    text.append(f"{units.millions(t['mult_adds'])} mult-adds, {units.millions(t['params'])} params "
-                f"({units.millions(t['paper_params'])} conv + FC weights, the paper's convention)\n")
+    text.append(
+        f"{units.millions(t['mult_adds'])} mult-adds, {units.millions(t['params'])} params "
+        f"({units.millions(t['paper_params'])} conv + FC weights, the paper's convention)\n"
+    )
     text.append("as Keras counts: ", "bold")
-    text.append(f"total params {units.count(t['total_params'])}, trainable {units.count(t['trainable_params'])}, "
-                f"non-trainable {units.count(t['non_trainable_params'])} (batch norm's moving mean and variance)\n")
+    text.append(
+        f"total params {units.count(t['total_params'])}, trainable {units.count(t['trainable_params'])}, "
+        f"non-trainable {units.count(t['non_trainable_params'])} (batch norm's moving mean and variance)\n"
+    )
     if extras.get("uncounted"):
         text.append("not counted: ", "bold")
-        text.append(", ".join(f"{op} ×{n}" for op, n in extras["uncounted"].items())
-                    + " (ops that do arithmetic but are not conv/FC/matmul mult-adds, with their calls)\n")
+        text.append(
+            ", ".join(f"{op} ×{n}" for op, n in extras["uncounted"].items())
+            + " (ops that do arithmetic but are not conv/FC/matmul mult-adds, with their calls)\n"
+        )
     memory = extras.get("memory") or {}
     text.append("peak activation memory: ", "bold")
-    text.append(f"{units.nbytes(t['peak_activation_bytes'])} analytic (the most bytes alive at once: a layer's "
-                f"input and output, and skips or branches awaiting their merge; batch {batch}, {dtype})")
+    text.append(
+        f"{units.nbytes(t['peak_activation_bytes'])} analytic (the most bytes alive at once: a layer's "
+        f"input and output, and skips or branches awaiting their merge; batch {batch}, {dtype})"
+    )
     if memory.get("measured_peak_bytes"):
-        text.append(f"; {units.nbytes(memory['measured_peak_bytes'])} measured (one forward pass as built: "
-                    f"BN output alongside its conv's output, the input image kept)")
+        text.append(
+            f"; {units.nbytes(memory['measured_peak_bytes'])} measured (one forward pass as built: "
+            f"BN output alongside its conv's output, the input image kept)"
+        )
     text.append("\n")
     lat = extras.get("latency")
     if lat:
         e = lat["end_to_end"]
         text.append("latency end to end: ", "bold")
-        text.append(f"median {units.ms(e['median_ms'])} (IQR {units.ms(e['iqr_ms'])}, p90 {units.ms(e['p90_ms'])}, "
-                    f"min {units.ms(e['min_ms'])}; {e['n']} timed passes)\n")
+        text.append(
+            f"median {units.ms(e['median_ms'])} (IQR {units.ms(e['iqr_ms'])}, p90 {units.ms(e['p90_ms'])}, "
+            f"min {units.ms(e['min_ms'])}; {e['n']} timed passes)\n"
+        )
         text.append("per-layer sum: ", "bold")
-        text.append(f"{units.ms(lat['per_layer_sum_ms'])} = {lat['per_layer_sum_ratio']:.2f} × the end-to-end median "
-                    f"(medians of each layer inside the full pass; the timing hooks add {lat['hook_overhead']:+.1%})")
+        text.append(
+            f"{units.ms(lat['per_layer_sum_ms'])} = {lat['per_layer_sum_ratio']:.2f} × the end-to-end median "
+            f"(medians of each layer inside the full pass; the timing hooks add {lat['hook_overhead']:+.1%})"
+        )
         if lat.get("isolated_sum_ms") is not None:
             text.append(f"; each layer alone: {units.ms(lat['isolated_sum_ms'])} (hot-cache lower bound)")
         text.append("\n")
     roof = extras.get("roofline")
     if roof:
         text.append("roofline: ", "bold")
-        text.append(f"compute peak {roof['peak_gflops']:.1f} GFLOP/s (matmul {roof['matmul_gflops']:.1f}, 1×1 conv "
-                    f"{roof['conv1x1_gflops']:.1f}), memory bandwidth {roof['bandwidth_gbs']:.1f} GB/s; FLOP/B = "
-                    f"2·mult-adds per byte of input + weights + output\n")
+        text.append(
+            f"compute peak {roof['peak_gflops']:.1f} GFLOP/s (matmul {roof['matmul_gflops']:.1f}, 1×1 conv "
+            f"{roof['conv1x1_gflops']:.1f}), memory bandwidth {roof['bandwidth_gbs']:.1f} GB/s; FLOP/B = "
+            f"2·mult-adds per byte of input + weights + output\n"
+        )
     env = extras.get("environment")
     if env:
         text.append("environment: ", "bold")
-        text.append(f"{env['cpu']}, {env['threads']} thread{'s' if env['threads'] != 1 else ''} of {env['cores']} cores, "
-                    f"{env['device']}{' ' + env['gpu'] if env.get('gpu') else ''}, {env['dtype']}, batch {env['batch']}"
-                    f"{', channels-last' if env['channels_last'] else ''}, torch {env['torch']}, "
-                    f"GLIBC_TUNABLES {'set' if env['glibc_tunables'] else 'not set'}, {env['date']}\n")
+        text.append(
+            f"{env['cpu']}, {env['threads']} thread{'s' if env['threads'] != 1 else ''} of {env['cores']} cores, "
+            f"{env['device']}{' ' + env['gpu'] if env.get('gpu') else ''}, {env['dtype']}, batch {env['batch']}"
+            f"{', channels-last' if env['channels_last'] else ''}, torch {env['torch']}, "
+            f"GLIBC_TUNABLES {'set' if env['glibc_tunables'] else 'not set'}, {env['date']}\n"
+        )
     return text
 
 
 def by_kind_table(rows: list[dict], measured: bool) -> Table:
     """The paper's Table 2 (share of mult-adds and params by layer type), with the share of time."""
-    table = Table(title="by layer type (the paper's Table 2, with time)", header_style="bold", box=box.SIMPLE_HEAD,
-                  title_justify="left")
+    table = Table(
+        title="by layer type (the paper's Table 2, with time)",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
     right = {"justify": "right", "no_wrap": True}
     table.add_column("type")
     table.add_column("layers", **right)
@@ -165,8 +219,14 @@ def by_kind_table(rows: list[dict], measured: bool) -> Table:
         table.add_column("latency", **right)
         table.add_column("share", **right)
     for r in rows:
-        cells = [r["group"], str(r["layers"]), units.count(r["mult_adds"]), units.fmt(r["mult_adds_pct"], ".2f", " %"),
-                 units.count(r["paper_params"]), units.fmt(r["paper_params_pct"], ".2f", " %")]
+        cells = [
+            r["group"],
+            str(r["layers"]),
+            units.count(r["mult_adds"]),
+            units.fmt(r["mult_adds_pct"], ".2f", " %"),
+            units.count(r["paper_params"]),
+            units.fmt(r["paper_params_pct"], ".2f", " %"),
+        ]
         if measured:
             cells += [units.ms(r["latency_ms"]), units.fmt(r["latency_pct"], ".1f", " %")]
         table.add_row(*cells)
@@ -182,34 +242,64 @@ def spec_table(spec: ModelSpec) -> Group:
     head.add_row("name", Text(spec.name))
     if spec.citation:
         head.add_row("citation", Text(spec.citation))
-    head.add_row("input", f"{paper_shape(spec.input_shape)} (H × W × C), "
-                          + (f"{spec.classes} classes" if spec.classes else "no classifier"))
+    head.add_row(
+        "input",
+        f"{paper_shape(spec.input_shape)} (H × W × C), "
+        + (f"{spec.classes} classes" if spec.classes else "no classifier"),
+    )
     head.add_row("configuration", f"α = {spec.alpha:g}, resolution {spec.resolution}, variant {spec.variant}")
-    head.add_row("width rounding", spec.width_rule.describe()
-                 + ("; the last conv keeps its width for α ≤ 1" if spec.last_conv_fixed else ""))
-    head.add_row("default grid", f"α ∈ {{{', '.join(f'{a:g}' for a in spec.alphas)}}} × resolution ∈ "
-                                 f"{{{', '.join(str(r) for r in spec.resolutions)}}}")
+    head.add_row(
+        "width rounding",
+        spec.width_rule.describe()
+        + ("; the last conv keeps its width for α ≤ 1" if spec.last_conv_fixed else ""),
+    )
+    head.add_row(
+        "default grid",
+        f"α ∈ {{{', '.join(f'{a:g}' for a in spec.alphas)}}} × resolution ∈ "
+        f"{{{', '.join(str(r) for r in spec.resolutions)}}}",
+    )
     table = Table(header_style="bold")
-    for name, opts in (("#", {"justify": "right"}), ("layer", {"no_wrap": True}), ("line", {"justify": "right"}),
-                       ("type / stride", {}), ("filter shape", {"no_wrap": True}), ("input size", {}),
-                       ("output", {"no_wrap": True}), ("after it", {})):
+    for name, opts in (
+        ("#", {"justify": "right"}),
+        ("layer", {"no_wrap": True}),
+        ("line", {"justify": "right"}),
+        ("type / stride", {}),
+        ("filter shape", {"no_wrap": True}),
+        ("input size", {}),
+        ("output", {"no_wrap": True}),
+        ("after it", {}),
+    ):
         table.add_column(name, **opts)
     for r in resolve_tree(spec):
         name = INDENT * r.depth + r.name
         if r.is_block:
             block = r.layer
-            table.add_row("", Text(name, style="bold"), str(block.line or ""), _block_type(block),
-                          Text(block.describe or ""), paper_shape(r.in_shape), paper_shape(r.out_shape), "")
+            table.add_row(
+                "",
+                Text(name, style="bold"),
+                str(block.line or ""),
+                _block_type(block),
+                Text(block.describe or ""),
+                paper_shape(r.in_shape),
+                paper_shape(r.out_shape),
+                "",
+            )
             continue
         kind = REGISTRY[r.layer.kind]
         opts = r.layer.options
         after = opts.describe() if opts and not kind.merge else (opts.activation or "") if opts else ""
         if r.layer.role:
             after = f"{after} ({r.layer.role.replace('_', ' ')})"
-        table.add_row(str(r.index), name, str(r.layer.line or ""), _type_stride(r.layer.kind, r.layer.stride),
-                      kind.describe(r.layer, r.in_shapes if kind.merge else r.in_shape),
-                      " + ".join(map(paper_shape, r.in_shapes)) if kind.merge else paper_shape(r.in_shape),
-                      paper_shape(r.out_shape), after)
+        table.add_row(
+            str(r.index),
+            name,
+            str(r.layer.line or ""),
+            _type_stride(r.layer.kind, r.layer.stride),
+            kind.describe(r.layer, r.in_shapes if kind.merge else r.in_shape),
+            " + ".join(map(paper_shape, r.in_shapes)) if kind.merge else paper_shape(r.in_shape),
+            paper_shape(r.out_shape),
+            after,
+        )
     return Group(head, table)
 
 
@@ -219,8 +309,12 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
 
     rows = summary_frame(configs, measured).drop(columns=["α", "resolution", "conv+FC weights", "weights"])
     first = configs.iloc[0]["label"]
-    table = Table(title="archprof compare", caption=escape(f"ratios are to the first configuration, {first}"),
-                  header_style="bold", box=box.SIMPLE_HEAD)
+    table = Table(
+        title="archprof compare",
+        caption=escape(f"ratios are to the first configuration, {first}"),
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
     for col in rows.columns:
         table.add_column(col, no_wrap=True, justify="left" if col == "model" else "right")
     previous = None
@@ -231,14 +325,25 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
         table.add_row(*(Text(str(v)) for v in row))
     parts = [table, Text(CONVENTIONS, style="dim")]
     if environment:
-        parts.append(Text(f"latency: median of end-to-end passes in interleaved rounds; {environment['cpu']}, "
-                          f"{environment['threads']} thread(s), torch {environment['torch']}, {environment['device']}, "
-                          f"{environment['dtype']}, batch {environment['batch']}", style="dim"))
+        parts.append(
+            Text(
+                f"latency: median of end-to-end passes in interleaved rounds; {environment['cpu']}, "
+                f"{environment['threads']} thread(s), torch {environment['torch']}, {environment['device']}, "
+                f"{environment['dtype']}, batch {environment['batch']}",
+                style="dim",
+            )
+        )
     return Group(*parts)
 
 
-VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "does not hold": "yellow", "erratum": "magenta", "note": "cyan",
-                 "n/a": "dim"}
+VERDICT_STYLE = {
+    "pass": "green",
+    "FAIL": "bold red",
+    "does not hold": "yellow",
+    "erratum": "magenta",
+    "note": "cyan",
+    "n/a": "dim",
+}
 
 
 def validation_table(checks) -> Group:
@@ -258,8 +363,14 @@ def validation_table(checks) -> Group:
         check = Text(c.check)
         if c.why:
             check.append(f"\n{c.why}", style="dim")
-        table.add_row(c.section, Text(c.subject), check, Text(c.expected), Text(c.got),
-                      Text(c.verdict, style=VERDICT_STYLE.get(c.verdict, "")))
+        table.add_row(
+            c.section,
+            Text(c.subject),
+            check,
+            Text(c.expected),
+            Text(c.got),
+            Text(c.verdict, style=VERDICT_STYLE.get(c.verdict, "")),
+        )
     from ..validate import summary
 
     counts = summary(checks)
@@ -267,7 +378,11 @@ def validation_table(checks) -> Group:
     line = Text.assemble(
         (f"{len(checks)} checks: ", "bold"),
         ", ".join(f"{n} {v}" for v, n in counts.items()),
-        ("  —  all hold" if not failed else f"  —  {failed} FAILED", "bold green" if not failed else "bold red"))
+        (
+            "  —  all hold" if not failed else f"  —  {failed} FAILED",
+            "bold green" if not failed else "bold red",
+        ),
+    )
     return Group(table, line)
 
 
@@ -284,8 +399,13 @@ def to_text(renderable, width: int = 200) -> str:
 
 def diff_table(d) -> Group:
     """archprof diff: the rows that differ, with their reasons, and the totals they add up to."""
-    table = Table(title=escape(f"archprof diff — A: {d.a}   B: {d.b}"), header_style="bold", box=box.SIMPLE_HEAD,
-                  show_footer=True, footer_style="bold")
+    table = Table(
+        title=escape(f"archprof diff — A: {d.a}   B: {d.b}"),
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_footer=True,
+        footer_style="bold",
+    )
     right = {"justify": "right", "no_wrap": True}
     table.add_column("A rows", "total")
     table.add_column("B rows")
@@ -295,15 +415,32 @@ def diff_table(d) -> Group:
     table.add_column("B output", no_wrap=True)
     table.add_column("why")
     for r in d.rows:
-        table.add_row(Text(_rows(r.a)), Text(_rows(r.b)), f"{r.params_difference:+,}", f"{r.mult_adds_difference:+,}",
-                      _shape(r.a_output_shape), _shape(r.b_output_shape), Text("; ".join(r.reasons)))
+        table.add_row(
+            Text(_rows(r.a)),
+            Text(_rows(r.b)),
+            f"{r.params_difference:+,}",
+            f"{r.mult_adds_difference:+,}",
+            _shape(r.a_output_shape),
+            _shape(r.b_output_shape),
+            Text("; ".join(r.reasons)),
+        )
     line = Text.assemble(
-        ("params: ", "bold"), f"{d.params_a:,} in A, {d.params_b:,} in B ({d.params_difference:+,}); ",
-        ("mult-adds: ", "bold"), f"{d.mult_adds_a:,} in A, {d.mult_adds_b:,} in B ({d.mult_adds_difference:+,}); ",
+        ("params: ", "bold"),
+        f"{d.params_a:,} in A, {d.params_b:,} in B ({d.params_difference:+,}); ",
+        ("mult-adds: ", "bold"),
+        f"{d.mult_adds_a:,} in A, {d.mult_adds_b:,} in B ({d.mult_adds_difference:+,}); ",
         f"{d.matched} rows agree, {len(d.rows)} differ",
-        ("  —  A and B agree" if d.agree else "", "bold green"))
-    return Group(table, line, Text("A row is a conv, depthwise conv or FC with the batch norm, activation and other "
-                                   "rows after it; the Δ columns are B − A and add up to the totals.", style="dim"))
+        ("  —  A and B agree" if d.agree else "", "bold green"),
+    )
+    return Group(
+        table,
+        line,
+        Text(
+            "A row is a conv, depthwise conv or FC with the batch norm, activation and other "
+            "rows after it; the Δ columns are B − A and add up to the totals.",
+            style="dim",
+        ),
+    )
 
 
 def _rows(paths: list[str]) -> str:

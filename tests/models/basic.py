@@ -1,8 +1,8 @@
 """Test model files: a residual network written with `+` in forward, and a functional conv."""
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class Block(nn.Module):

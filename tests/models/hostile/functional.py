@@ -1,5 +1,8 @@
-import torch, torch.nn.functional as F
+import torch
+import torch.nn.functional as F
 from torch import nn
+
+
 class F2(nn.Module):
     def __init__(self):
         super().__init__()

@@ -1,6 +1,5 @@
+import blocks  # its neighbour: a and b each have their own
 from torch import nn
-
-import blocks   # its neighbour: a and b each have their own
 
 
 class Net(nn.Module):
