@@ -1,5 +1,5 @@
 """``python -m archprof`` is the ``archprof`` command."""
 
-from .cli import entry
+from .console import entry
 
 entry()

@@ -227,6 +227,8 @@ def profile(
     layers = costs.count(config, dtype=dtype, batch=batch)
     measured = roof = None
     if latency:
+        import torch  # noqa: F401  (loaded before the guard reads this process's resident set)
+
         from .guard import check
         from .measure import measure, roofline
 
@@ -330,6 +332,8 @@ def run_compare(
     counted = grid.counts(configs, dtype, batch)
     measured = roof = None
     if latency:
+        import torch  # noqa: F401  (loaded before the guard reads this process's resident set)
+
         from .guard import check
         from .measure import GridOptions, grid_steps, measure_grid, roofline
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import math
 import sys
 
 from . import __version__
+from .limits import MAX_ALPHA, MAX_BATCH, MAX_DIM, MAX_RHO, MAX_ROUNDS, MAX_RUN_TIME, MAX_THREADS
 
 DTYPES = (
     "float32",
@@ -24,6 +26,7 @@ EXIT_CODES = """exit codes:
   1    validation failure (archprof validate: a check FAILED), or (archprof diff) A and B differ
   2    usage or input error (bad option, unknown spec, malformed spec file, unwritable output)
   130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
 """
 
 
@@ -46,6 +49,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _number(kind: type, lo: float, hi: float, above: bool = False):
+    """An argparse type: ``kind`` (int or float) within [lo, hi] (or (lo, hi] with ``above``), finite,
+    at most MAX_DIGITS characters, with an error that says the range."""
+    from .limits import MAX_DIGITS
+
+    def shown(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+    word = "a whole number" if kind is int else "a number"
+    low = f"greater than {shown(lo)}" if above else f"at least {shown(lo)}"
+
+    def parse(text: str):
+        token = text.strip()
+        if not token:
+            raise argparse.ArgumentTypeError("is empty: give a value")
+        if len(token) > MAX_DIGITS:
+            raise argparse.ArgumentTypeError(
+                f"must be {word} {low} and at most {shown(hi)}; got {len(token):,} characters"
+            )
+        try:
+            value = kind(token)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {word}, got {token!r}") from None
+        if not (math.isfinite(value) and (lo < value if above else lo <= value) and value <= hi):
+            raise argparse.ArgumentTypeError(f"must be {word} {low} and at most {shown(hi)}, got {token}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
+    return parse
+
+
 def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "spec",
@@ -56,7 +90,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--alpha",
-        type=float,
+        type=_number(float, 0, MAX_ALPHA, above=True),
         default=1.0,
         metavar="A",
         help="width multiplier α: every channel count but the image's and the classes' "
@@ -64,17 +98,20 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     )
     size = p.add_mutually_exclusive_group()
     size.add_argument(
-        "--resolution", type=int, metavar="R", help="input resolution in pixels (default: the spec's)"
+        "--resolution",
+        type=_number(int, 1, MAX_DIM),
+        metavar="R",
+        help="input resolution in pixels (default: the spec's)",
     )
     size.add_argument(
         "--rho",
-        type=float,
+        type=_number(float, 0, MAX_RHO, above=True),
         metavar="P",
         help="resolution multiplier ρ: resolution = round(H·ρ) of the spec's input (224·0.714 → 160)",
     )
     p.add_argument(
         "--classes",
-        type=int,
+        type=_number(int, 1, MAX_DIM),
         metavar="N",
         help="replace the classifier's width (the last conv/FC) with N classes (default: the spec's)",
     )
@@ -90,13 +127,14 @@ def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     m.add_argument("--no-latency", action="store_true", help="count only: build and time nothing (instant)")
     m.add_argument(
         "--threads",
-        type=int,
-        default=1,
+        type=_number(int, 1, MAX_THREADS),
         metavar="N",
         help="intra-op threads while timing (default 1: on few cores more threads drift between runs)",
     )
-    m.add_argument("--batch", type=int, default=1, metavar="N", help="batch size (default 1)")
-    m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
+    m.add_argument(
+        "--batch", type=_number(int, 1, MAX_BATCH), default=1, metavar="N", help="batch size (default 1)"
+    )
+    m.add_argument("--device", choices=("cpu", "cuda"), help="cpu (default) or cuda")
     m.add_argument(
         "--channels-last", action="store_true", help="run the model and input in channels-last memory format"
     )
@@ -109,8 +147,7 @@ def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     if grid:
         m.add_argument(
             "--max-rounds",
-            type=int,
-            default=8,
+            type=_number(int, 3, MAX_ROUNDS),
             metavar="N",
             help="interleaved timing rounds at most (default 8; at least 3, more while a "
             "configuration's spread is above 5 %%)",
@@ -118,8 +155,7 @@ def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
         return
     m.add_argument(
         "--min-run-time",
-        type=float,
-        default=1.0,
+        type=_number(float, 0, MAX_RUN_TIME, above=True),
         metavar="S",
         help="seconds of end-to-end timing at least (default 1); rounds are added while the "
         "spread (IQR/median) is above 5 %%, up to 2 s",
@@ -286,7 +322,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip building the models (fvcore and parameter cross-checks): analytic checks only",
     )
+    for command in sub.choices.values():
+        for action in command._actions:
+            # every text value, an option's or a positional's, is refused when empty ("--html ''")
+            if action.type is None and action.nargs != 0 and not action.choices:
+                action.type = _text
     return parser
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give a value")
+    return text
+
+
+# Options that only change how a model is measured: given with --no-latency they would do nothing.
+LATENCY_ONLY = {
+    "threads": "--threads",
+    "device": "--device",
+    "channels_last": "--channels-last",
+    "max_memory": "--max-memory",
+    "min_run_time": "--min-run-time",
+    "no_isolated": "--no-isolated",
+    "max_rounds": "--max-rounds",
+}
 
 
 def _configure(args):
@@ -363,23 +422,39 @@ def cmd_show(args) -> int:
 
 def _measure_kwargs(args) -> dict:
     """The measuring options of ``profile`` and ``compare`` as keyword arguments of the API."""
+    from .errors import ConfigError
     from .guard import parse_size
 
+    if args.no_latency:
+        given = [
+            flag for dest, flag in LATENCY_ONLY.items() if getattr(args, dest, None) not in (None, False)
+        ]
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ConfigError(f"{', '.join(given)} only {verb} to measuring, which --no-latency turns off")
     return dict(
         latency=not args.no_latency,
         dtype=args.dtype,
         batch=args.batch,
-        threads=args.threads,
-        device=args.device,
+        threads=args.threads or 1,
+        device=args.device or "cpu",
         channels_last=args.channels_last,
         max_memory=parse_size(args.max_memory) if args.max_memory else None,
         progress=_Progress,
     )
 
 
+def _check_output(args) -> None:
+    """``--output`` refused before any work (a device, a directory, a link: see outputs.py)."""
+    from .outputs import check_outputs
+
+    check_outputs({"--output": args.output})
+
+
 def cmd_profile(args) -> int:
     from .api import profile
 
+    _check_output(args)
     result = profile(
         args.spec,
         args.alpha,
@@ -387,7 +462,7 @@ def cmd_profile(args) -> int:
         rho=args.rho,
         classes=args.classes,
         input_shape=args.input_shape,
-        min_run_time=args.min_run_time,
+        min_run_time=args.min_run_time or 1.0,
         isolated=not args.no_isolated,
         **_measure_kwargs(args),
     )
@@ -418,23 +493,23 @@ def cmd_compare(args) -> int:
 
     from .api import run_compare
     from .grid import parse_list
-    from .outputs import check_writable, write_atomic
+    from .outputs import STDOUT
+    from .outputs import check_outputs
     from .report import export, html, terminal
 
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
     rhos = parse_list(args.rho, float, "--rho") if args.rho else None
     html_path = args.html or f"reports/{_report_name(args.specs)}.html"
-    for path in (html_path, args.csv, args.json):  # refused before anything is measured
-        if path:
-            check_writable(path)
+    # refused before anything is measured
+    check_outputs({"--html": html_path, "--csv": args.csv, "--json": args.json})
     result = run_compare(
         args.specs,
         alphas,
         resolutions,
         rhos,
         input_shape=args.input_shape,
-        max_rounds=args.max_rounds,
+        max_rounds=args.max_rounds or 8,
         **_measure_kwargs(args),
     )
     configs, layers, checks = result.configs, result.layers, result.checks
@@ -448,39 +523,45 @@ def cmd_compare(args) -> int:
         checks=checks,
         generated=time.strftime("%Y-%m-%d %H:%M %Z"),
     )
-    written = [write_atomic(html_path, page)]
+    written = [_write(html_path, page)]
     if args.csv:
-        written.append(write_atomic(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
+        written.append(_write(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
     if args.json:
         extra = {
             "environment": result.environment,
             "roofline": result.roofline,
             "validation": export.validation_dict(checks),
         }
-        written.append(
-            write_atomic(args.json, export.to_json(export.comparison_dict(configs, layers, extra)))
-        )
-    console = _console()
+        written.append(_write(args.json, export.to_json(export.comparison_dict(configs, layers, extra))))
+    # when an output is stdout ("-"), the summary goes to stderr and stdout carries only that output
+    console = _console(stderr=STDOUT in (html_path, args.csv, args.json))
     console.print(terminal.comparison_table(configs, result.environment is not None, result.environment))
     for path in written:
-        console.print(f"wrote {path}", soft_wrap=True, markup=False)
+        if path != STDOUT:
+            console.print(f"wrote {path}", soft_wrap=True, markup=False)
     for w in result.warnings:
         print(f"archprof: warning: {w}", file=sys.stderr)
     return 0
 
 
-def _emit(text: str, output: str | None) -> None:
-    from .outputs import write_atomic
+def _write(path: str, text: str) -> str:
+    """``text`` into the file ``path`` (atomically), or onto stdout for ``-``; returns ``path``."""
+    from .outputs import STDOUT, write_atomic
 
-    if output:
-        write_atomic(output, text)
-    else:
+    if path == STDOUT:
         sys.stdout.write(text)
+    else:
+        write_atomic(path, text)
+    return path
+
+
+def _emit(text: str, output: str | None) -> None:
+    _write(output or "-", text)
 
 
 def _show(renderable, output: str | None) -> None:
     """A rich renderable on the terminal, or as plain text into ``output``."""
-    if output:
+    if output and output != "-":
         from .report.terminal import to_text
 
         _emit(to_text(renderable), output)
@@ -524,6 +605,7 @@ def cmd_validate(args) -> int:
     from . import validate
     from .report import export, terminal
 
+    _check_output(args)
     refs = args.specs or None
     steps = 0 if args.no_crosscheck else validate.crosscheck_steps(refs)
     with _Progress(steps, "building and tracing") as progress:
@@ -539,6 +621,7 @@ def cmd_diff(args) -> int:
     from .diff import diff, side
     from .report import export, terminal
 
+    _check_output(args)
     result = diff(side(args.a, args.input_shape), side(args.b, args.input_shape))
     if args.format == "json":
         _emit(export.to_json(result.as_dict()), args.output)
@@ -559,16 +642,21 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     from .errors import ArchprofError
+    from .interrupts import Terminated
+    from .sanitize import one_line
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except ArchprofError as e:
-        print(f"archprof: error: {e}", file=sys.stderr)
+        print(f"archprof: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("archprof: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("archprof: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return 0
 
@@ -607,14 +695,17 @@ def entry() -> None:
         # on failure measure untuned; the page-fault warning will say so
         with contextlib.suppress(OSError):
             os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
+    from .interrupts import running
+
+    running()
     code = main(argv)
-    if code == 130:
+    if code in (130, 143):
         # Interrupted: everything is cleaned up and said. Leave now, without the interpreter's shutdown, where an
         # interrupt that landed in torch's or fvcore's native code can resurface and kill the process by SIGINT
         # (exit -2 instead of 130; seen in 1 of 8 Ctrl-Cs during `validate`, before this change too).
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(code)
     sys.exit(code)
 
 

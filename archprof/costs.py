@@ -144,13 +144,36 @@ def count(spec: ModelSpec | ModuleModel, dtype: str = "float32", batch: int = 1)
     live = live_bytes(tree, spec.input_shape, DTYPE_BYTES[dtype] * batch)
     for row in rows:
         row["live_bytes"] = live[row["path"]]
-    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+    return exact(pd.DataFrame(rows, columns=LAYER_COLUMNS))
+
+
+INT64_MAX = 2**63 - 1
+COUNT_COLUMNS = SUMMED + ["input_bytes", "live_bytes"]
+
+
+def exact(layers: pd.DataFrame) -> pd.DataFrame:
+    """``layers`` with any count column too large for int64 held as Python ints (object dtype).
+
+    pandas would store such a column as uint64 or float64, and numpy sums wrap or round;
+    a 100,000-pixel VGG16 at batch 10⁶ has activations of 10²⁰ bytes. Every sum in
+    archprof goes through ``total``, in Python ints, so nothing wraps either way.
+    """
+    for col in COUNT_COLUMNS:
+        values = layers[col]
+        if values.dtype != "int64" and values.notna().all() and any(int(v) > INT64_MAX for v in values):
+            layers[col] = pd.Series([int(v) for v in values], index=layers.index, dtype=object)
+    return layers
+
+
+def total(values) -> int:
+    """The exact sum of a count column, in Python ints."""
+    return sum(int(v) for v in values)
 
 
 def totals(layers: pd.DataFrame) -> dict:
     """A configuration's totals: the leaf columns summed, the peak activation bytes, Keras's three param lines."""
-    out = {col: int(layers[col].sum()) for col in SUMMED}
-    out["peak_activation_bytes"] = int(layers["live_bytes"].max())
+    out = {col: total(layers[col]) for col in SUMMED}
+    out["peak_activation_bytes"] = max((int(v) for v in layers["live_bytes"]), default=0)
     lat = layers["latency_ms"]
     out["latency_ms"] = None if lat.isna().all() else float(lat.sum())
     # Keras's model.summary(): BN's moving mean and variance, and frozen weights, are its non-trainable params.
@@ -212,14 +235,14 @@ def block_rows(spec: ModelSpec, layers: pd.DataFrame) -> pd.DataFrame:
                 "out_c": oc,
                 "out_h": oh,
                 "out_w": ow,
-                **{col: int(summed[col][idx].sum()) for col in SUMMED},
+                **{col: total(summed[col][idx]) for col in SUMMED},
                 "input_bytes": None,
-                "live_bytes": int(summed["live_bytes"][idx].max()) if len(idx) else 0,
+                "live_bytes": max((int(v) for v in summed["live_bytes"][idx]), default=0),
                 "latency_ms": float(np.nansum(lat)) if len(idx) and not np.isnan(lat).all() else float("nan"),
             }
         )
         rows.append(row)
-    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+    return exact(pd.DataFrame(rows, columns=LAYER_COLUMNS))
 
 
 def _branch_label(block: Block) -> str:

@@ -20,10 +20,17 @@ class SpecError(ArchprofError):
     def __init__(self, path: str, line: int | None, text: str, expected: str):
         self.path, self.line, self.text, self.expected = path, line, text, expected
         where = f"{path}:{line}" if line is not None else path
-        shown = (
-            f" {' '.join(text.split())!r}:" if text.strip() else ""
-        )  # runs of spaces folded: one tidy line
-        super().__init__(f"{where}:{shown} {expected}")
+        super().__init__(f"{where}:{quote(text)} {expected}")
+
+
+def quote(text: str, limit: int = 120) -> str:
+    """The offending text for a one-line message: spaces folded, at most ``limit`` characters, escapes shown."""
+    folded = " ".join(text.split())
+    if not folded:
+        return ""
+    if len(folded) > limit:
+        folded = folded[: limit - 1] + "…"
+    return f" {folded!r}:"
 
 
 class ConfigError(ArchprofError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .limits import MAX_DIM
 from .registry import RuleError
 
 _TIMES = re.compile(r"\s*[×xX]\s*")
@@ -23,13 +24,13 @@ _LOOKALIKES = {
     "*": "*",
     "·": "·",
 }
-MAX_DIM = 1_000_000  # larger than any real channel count or image side; stops absurd sizes early
 
 
 def whole_number(token: str, what: str) -> int:
     token = token.strip()
     if not _INT.fullmatch(token):
         raise RuleError(f"{what} must be a whole number, got {token!r}{_lookalike_hint(token)}")
+    _digits(token, what)
     value = int(token)
     if value < 1:
         raise RuleError(f"{what} must be at least 1, got {value}")
@@ -38,11 +39,18 @@ def whole_number(token: str, what: str) -> int:
     return value
 
 
+def _digits(token: str, what: str) -> None:
+    """No 4,300-digit number reaches int() (Python refuses it with a traceback)."""
+    if len(token.lstrip("0")) > 12:
+        raise RuleError(f"{what} must be at most {MAX_DIM:,}, got a {len(token):,}-digit number")
+
+
 def count(token: str, what: str) -> int:
     """A whole number that may be 0 (a padding)."""
     token = token.strip()
     if not _INT.fullmatch(token):
         raise RuleError(f"{what} must be a whole number, got {token!r}")
+    _digits(token, what)
     value = int(token)
     if value > MAX_DIM:
         raise RuleError(f"{what} must be at most {MAX_DIM:,}, got {value:,}")
@@ -53,6 +61,8 @@ def decimal(token: str, what: str) -> float:
     token = token.strip()
     if not _FLOAT.fullmatch(token):
         raise RuleError(f"{what} must be a number, got {token!r}")
+    if len(token) > 24:
+        raise RuleError(f"{what} must be a number of at most 24 characters, got {token[:30]!r}…")
     return float(token)
 
 

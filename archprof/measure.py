@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 from . import backends
 from .errors import ConfigError
+from .limits import MAX_BATCH, MAX_RUN_TIME, MAX_THREADS
 from .spec import ModelSpec
 from .stats import summarize
 
 GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=1073741824"
-MAX_BATCH = 1_000_000  # beyond any real batch; keeps every byte count far inside int64
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,11 @@ class MeasureOptions:
     max_memory: int | None = None  # bytes: refuse configurations estimated to need more (see guard.py)
 
     def check(self) -> MeasureOptions:
-        if self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
-        if not 0 < self.min_run_time <= self.max_run_time:
+        if not 1 <= self.threads <= MAX_THREADS:
+            raise ConfigError(f"--threads must be between 1 and {MAX_THREADS:,}, got {self.threads:,}")
+        if not 0 < self.min_run_time <= min(self.max_run_time, MAX_RUN_TIME):  # False for NaN too
             raise ConfigError(
-                f"--min-run-time must be greater than 0 and at most {self.max_run_time:g} s, "
+                f"--min-run-time must be greater than 0 and at most {min(self.max_run_time, MAX_RUN_TIME):g} s, "
                 f"got {self.min_run_time:g}"
             )
         if not 1 <= self.batch <= MAX_BATCH:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field, replace
 from . import grammar
 from .errors import SpecError
 from .registry import REGISTRY, BlockContext, BlockKind, LayerKind, RuleError, kind_for_type, type_names
+from .sanitize import spec_lines
 from .shapes import ShapeError, output_shape, resolve_tree
 from .spec import ACTIVATIONS, Block, Layer, ModelSpec, Node, Options, WidthRule, leaves, map_leaves
 
@@ -71,7 +72,7 @@ _GROUP_OPEN = re.compile(r"^\s*(\S+?)\s*[×xX]\s*\{\s*(.*)$")
 _GROUP_CLOSE = re.compile(r"^(.*?)\s*\}\s*$")
 _TYPE_STRIDE = re.compile(r"^\s*(.+?)\s*/\s*s\s*(\S+)\s*$", re.IGNORECASE)
 _STRIDE_WORD = re.compile(r"/\s*stride\s*$", re.IGNORECASE)
-_REPORTED = re.compile(r"^\s*(\S+)\s*@\s*(\S+)\s+(\S+?)\s*%?\s*$")
+_REPORTED = re.compile(r"^\s*([^\s@]+)\s*@\s*([^\s@]+)\s+(\S+?)\s*%?\s*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 # Words of the header's conv/fc/classifier defaults and of a row's Options cell: field → value.
@@ -157,11 +158,11 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     if len(text) > MAX_SPEC_CHARS:
         raise SpecError(
             path,
-            text[:MAX_SPEC_CHARS].count("\n") + 1,
+            text[:MAX_SPEC_CHARS].count("\n") + 1,  # the line where the limit falls
             "",
             f"the file has {len(text):,} characters; a spec is a layer table of at most {MAX_SPEC_CHARS:,}",
         )
-    lines = text.splitlines()
+    lines = spec_lines(text)
     doc = _split(lines, path)
     if doc.table is None:
         raise SpecError(
@@ -530,6 +531,13 @@ class _Parser:
 
     def _raw_rows(self, numbers: list[int], block: str | None) -> list[tuple[int, dict[str, str]]]:
         columns = self._columns(numbers, block)
+        if len(numbers) - 2 > MAX_ROWS:  # refused before decoding any: the budget is for expanded rows
+            raise SpecError(
+                self.path,
+                numbers[2 + MAX_ROWS],
+                self.lines[numbers[2 + MAX_ROWS] - 1],
+                f"the table has {len(numbers) - 2:,} rows; a spec expands to at most {MAX_ROWS:,}",
+            )
         rows = []
         for number in numbers[2:]:
             line = self.lines[number - 1]
@@ -806,7 +814,10 @@ class _Parser:
         """Count expanded rows as they are made, so a runaway expansion stops at once, at its row."""
         self.expanded += rows
         if self.expanded > MAX_ROWS:
-            raise self.fail(item.line, f"the spec expands to more than {MAX_ROWS:,} rows", item.used_at)
+            # a plain Layer row carries no use chain: its line is in the main table
+            raise self.fail(
+                item.line, f"the spec expands to more than {MAX_ROWS:,} rows", getattr(item, "used_at", ())
+            )
 
     def expand(self, items: list, shape) -> tuple[list[Node], tuple]:
         nodes: list[Node] = []

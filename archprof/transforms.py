@@ -13,10 +13,10 @@ import math
 from dataclasses import replace
 
 from .errors import ConfigError
+from .limits import MAX_ALPHA
 from .shapes import ShapeError, resolve
 from .spec import Block, Layer, ModelSpec, Node, WidthRule, map_leaves
 
-MAX_ALPHA = 100.0  # far wider than any real network; keeps channel counts sane
 MAX_CLASSES = 1_000_000
 
 

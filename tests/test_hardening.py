@@ -75,7 +75,8 @@ def test_spec_cells_are_never_evaluated(run):
         ),
         (
             ["mobilenet_v1", "--max-memory", "10MiB"],
-            ["needs an estimated 25.41 MiB", "the --max-memory limit (10.00 MiB)"],
+            # 16.23 weights + 2 × 4.59 activations + 320 to run = 345.41 MiB, plus what the process holds
+            ["needs an estimated 345.41 MiB", "MiB this process holds", "the --max-memory limit (10.00 MiB)"],
         ),
     ],
 )
@@ -94,15 +95,23 @@ def test_resource_guard_for_compare(run, tmp_path):
 def test_guard_arithmetic():
     # VGG16 at 20000 px: the first FC alone has 625·625·512·4096 weights (the map is 625 × 625 after 5 pools)
     assert pytest.approx(3051.76, abs=0.01) == 625 * 625 * 512 * 4096 * 4 / 2**30
-    assert guard.estimate(100, 10) == 120
-    assert guard.check("x", 100, 10, limit=120, available=1000) == 120
-    with pytest.raises(guard.ResourceError, match="more than the --max-memory limit"):
-        guard.check("x", 100, 11, limit=120, available=1000)
+    run = guard.RUNTIME_BYTES
+    assert guard.estimate(100, 10) == 120 + run
+    # the process's own resident set counts against --max-memory: 50 held + 120 + run
+    assert guard.check("x", 100, 10, limit=170 + run, available=10**12, baseline=50) == 170 + run
+    with pytest.raises(guard.ResourceError, match="on top of the 51 B this process holds"):
+        guard.check("x", 100, 10, limit=170 + run, available=10**12, baseline=51)
+    # ... but not against MemAvailable, which is what is still free
     with pytest.raises(guard.ResourceError, match="more than available memory"):
-        guard.check("x", 100, 11, limit=None, available=110)
+        guard.check("x", 100, 11, limit=None, available=121 + run, baseline=0)
+    assert guard.check("x", 100, 11, limit=None, available=122 + run, baseline=10**9) == 122 + run + 10**9
+    # counts beyond int64 stay exact: 10**20-byte activations, not a wrapped negative that passes the check
+    with pytest.raises(guard.ResourceError):
+        guard.check("x", 0, 10**20, limit=2**62, available=2**62, baseline=0)
     assert guard.parse_size("8GiB") == 8 * 2**30 and guard.parse_size("2G") == 2 * 10**9
     assert guard.parse_size("512 MiB") == 512 * 2**20 and guard.parse_size("1000") == 1000
-    for bad in ("lots", "-1G", "0", "5 parsecs"):
+    assert guard.parse_size("1.5KiB") == 1536 and guard.parse_size("1PiB") == 2**50
+    for bad in ("lots", "-1G", "0", "5 parsecs", "2PiB", "9" * 5000, "1e5", "inf", "nan", ""):
         with pytest.raises(guard.ConfigError):
             guard.parse_size(bad)
 

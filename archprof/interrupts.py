@@ -1,0 +1,49 @@
+"""Ctrl-C and SIGTERM for the command line: one line, exit 130 or 143, nothing half-written.
+
+Two stages. While the program starts (imports, argument parsing) nothing has been written,
+so a signal just says so and leaves at once (``os._exit``: no traceback from whatever
+import was running). Once a command runs, SIGINT raises ``KeyboardInterrupt`` (Python's
+own behaviour) and SIGTERM raises ``Terminated``, so that ``finally`` blocks and
+``outputs.write_atomic`` remove their temporary files before ``cli.main`` turns either
+into its exit code. Library users (a notebook) never see these handlers: only the
+console script and ``python -m archprof`` install them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while a command ran (a BaseException, like KeyboardInterrupt: not an error to catch)."""
+
+
+def _leave(signum, frame) -> None:
+    os.write(2, b"archprof: terminated\n" if signum == signal.SIGTERM else b"archprof: interrupted\n")
+    os._exit(EXIT_CODES.get(signum, 128 + signum))
+
+
+def _raise(signum, frame) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated
+
+
+def _install(handler) -> None:
+    for sig in EXIT_CODES:
+        # A signal ignored by whoever started us (a background job of a script, nohup) stays ignored.
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, handler)
+
+
+def starting() -> None:
+    """From the first line of the console script until the command runs: leave at once."""
+    _install(_leave)
+
+
+def running() -> None:
+    """While the command runs: raise, so that cleanup runs."""
+    _install(_raise)
