@@ -493,8 +493,7 @@ def cmd_compare(args) -> int:
 
     from .api import run_compare
     from .grid import parse_list
-    from .outputs import STDOUT
-    from .outputs import check_outputs
+    from .outputs import STDOUT, check_outputs
     from .report import export, html, terminal
 
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None

@@ -133,7 +133,10 @@ def test_spec_file_path_is_accepted(run, tmp_path):
     [
         (["profile", "resnet152"], ["unknown spec 'resnet152'", "mobilenet_v1"]),
         (["profile", "mobilenet_v1", "--alpha", "0"], ["--alpha: must be a number greater than 0", "got 0"]),
-        (["profile", "mobilenet_v1", "--alpha", "-1"], ["--alpha: must be a number greater than 0", "got -1"]),
+        (
+            ["profile", "mobilenet_v1", "--alpha", "-1"],
+            ["--alpha: must be a number greater than 0", "got -1"],
+        ),
         (["profile", "vgg16", "--resolution", "16"], ["does not fit", "collapses", "row 18"]),
         (["profile", "vgg16:standard"], ["no depthwise conv"]),
         (["profile", str(SPECS / "table1_literal.md")], ["table1_literal.md:30:", "4 × 4 × 1024"]),
