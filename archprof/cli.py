@@ -13,7 +13,16 @@ import math
 import sys
 
 from . import __version__
-from .limits import MAX_ALPHA, MAX_BATCH, MAX_DIM, MAX_RHO, MAX_ROUNDS, MAX_RUN_TIME, MAX_THREADS
+from .limits import (
+    MAX_ALPHA,
+    MAX_BATCH,
+    MAX_DIM,
+    MAX_RESOLUTION,
+    MAX_RHO,
+    MAX_ROUNDS,
+    MAX_RUN_TIME,
+    MAX_THREADS,
+)
 
 DTYPES = (
     "float32",
@@ -46,7 +55,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with a pointer to --help), not a usage block."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        from .sanitize import one_line
+
+        # the message quotes what was typed: escape sequences in it must not reach the terminal
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 def _number(kind: type, lo: float, hi: float, above: bool = False):
@@ -99,7 +111,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--resolution",
-        type=_number(int, 1, MAX_DIM),
+        type=_number(int, 1, MAX_RESOLUTION),
         metavar="R",
         help="input resolution in pixels (default: the spec's)",
     )

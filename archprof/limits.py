@@ -8,7 +8,8 @@ from __future__ import annotations
 
 MAX_ALPHA = 100.0  # far wider than any real network; keeps channel counts sane
 MAX_RHO = 100.0
-MAX_DIM = 1_000_000  # a channel count, an image side, a class count
+MAX_DIM = 1_000_000  # a channel count or a class count in a spec
+MAX_RESOLUTION = 100_000  # pixels on a side
 MAX_BATCH = 1_000_000
 MAX_THREADS = 1024
 MAX_RUN_TIME = 600.0  # seconds of timing for one configuration

@@ -12,9 +12,12 @@ through a temporary file in the same folder; an interrupt (SIGINT, SIGTERM: see
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 from .errors import OutputError
@@ -86,18 +89,34 @@ def check_outputs(outputs: dict[str, str | None]) -> None:
         seen[key] = option
 
 
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait (pending) while the temporary is created and its name bound, so that an
+    interrupt cannot land between the two and leave a temporary nobody knows to remove."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if hold else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
     check_writable(path)  # the path as given: Path() would drop a trailing '/'
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        # the temporary name stays within NAME_MAX whatever the target's length
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise _refuse(str(target), e.strerror or str(e)) from None
-    try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with _signals_held():
+                # the temporary name stays within NAME_MAX whatever the target's length
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=folder)
+        except OSError as e:
+            raise _refuse(str(target), e.strerror or str(e)) from None
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         umask = os.umask(0)
@@ -107,8 +126,9 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
         if why:
             raise _refuse(str(target), f"it is {why}" if why[0] == "a" else why)
         os.replace(tmp, target)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:  # an error, Ctrl-C, SIGTERM (interrupts.Terminated): no temporary left
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise _refuse(str(target), e.strerror or str(e)) from None
         raise

@@ -13,7 +13,7 @@ import math
 from dataclasses import replace
 
 from .errors import ConfigError
-from .limits import MAX_ALPHA
+from .limits import MAX_ALPHA, MAX_RESOLUTION
 from .shapes import ShapeError, resolve
 from .spec import Block, Layer, ModelSpec, Node, WidthRule, map_leaves
 
@@ -131,9 +131,6 @@ def _settle_shortcuts(node: Node, shape):
             fallback=None,
         )
     return node, output_shape(node, shape)[0]
-
-
-MAX_RESOLUTION = 100_000
 
 
 def scaled_input(spec: ModelSpec, resolution: int) -> tuple[int, int, int]:

@@ -34,11 +34,12 @@ def run(capsys):
     return _run
 
 
-# Hypothesis: CI runs enough examples to matter (2,000 per property); locally fewer.
+# Hypothesis: CI runs the long profile (5,000 cases per property: spec text, command lines); locally
+# fewer, and HYPOTHESIS_PROFILE=long (or soak, 20,000) by hand.
 from hypothesis import settings as _hsettings  # noqa: E402
 
-_hsettings.register_profile("ci", max_examples=2000, deadline=None, derandomize=False)
+_hsettings.register_profile("long", max_examples=5000, deadline=None, derandomize=False)
 _hsettings.register_profile("dev", max_examples=300, deadline=None)
-_hsettings.register_profile("long", max_examples=20000, deadline=None)  # HYPOTHESIS_PROFILE=long, by hand
+_hsettings.register_profile("soak", max_examples=20000, deadline=None)
 _os = __import__("os")
-_hsettings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _os.environ.get("CI") else "dev"))
+_hsettings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE") or ("long" if _os.environ.get("CI") else "dev"))

@@ -4,7 +4,7 @@ valid spec or raises SpecError with a line number — never any other exception.
 Two sources of input: arbitrary text built from the spec language's own alphabet (so
 that it gets deep into the grammar, not only "no table"), and the built-in specs mutated
 line by line (cells swapped, numbers changed, characters inserted, rows repeated or
-dropped). CI runs 2,000+ examples of each (see the settings profile in conftest.py).
+dropped). CI runs 5,000 examples of each (the ``long`` settings profile in conftest.py).
 """
 
 from importlib import resources
