@@ -9,6 +9,8 @@ Rows are the leaf rows of the spec (layers and merges), joined by ``path``.
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from .build import build_model, example_input, row_modules
@@ -47,7 +49,17 @@ def fvcore_mult_adds(model, x, paths: list[str]) -> dict[str, int]:
 
 
 def crosscheck(spec: ModelSpec) -> pd.DataFrame:
-    """Per leaf row: the torch parameter count, weight bytes and fvcore mult-adds of the built model."""
+    """Per leaf row: the torch parameter count, weight bytes and fvcore mult-adds of the built model.
+
+    Remembered per configuration for the life of the process (specs are frozen and hashable, and
+    building and tracing is most of the cost of ``validate`` and of the test suite); a copy is
+    returned. ``crosscheck.cache_clear()`` forgets, for code that changes how models are built.
+    """
+    return _crosscheck(spec).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _crosscheck(spec: ModelSpec) -> pd.DataFrame:
     import torch
 
     # Built on the meta device and given uninitialised storage: counting needs shapes,
@@ -59,3 +71,6 @@ def crosscheck(spec: ModelSpec) -> pd.DataFrame:
     out = torch_params(modules)
     out["mult_adds"] = out["path"].map(mult_adds)
     return out
+
+
+crosscheck.cache_clear = _crosscheck.cache_clear  # type: ignore[attr-defined]

@@ -11,7 +11,9 @@ from archprof import parse as parse_module
 
 @pytest.fixture
 def fresh_caches():
-    """Parsed specs and counts are cached; a test that breaks archprof must not see (or leave) stale ones."""
+    """Parsed specs and counts are cached; a test that breaks archprof must not see (or leave) stale ones.
+    (The cross-check's cache stays: it is keyed by the spec itself and holds what torch built, which these
+    tests do not break.)"""
     catalog._parse_cached.cache_clear()
     validate._layers.cache_clear()
     yield
