@@ -7,6 +7,7 @@ outputs equal the analytic activation bytes, the hand arithmetic of intensity.
 """
 
 import json
+import re
 import subprocess
 import sys
 
@@ -140,16 +141,38 @@ def test_table_shows_latency_summary_and_environment(run):
 @pytest.mark.parametrize(
     "argv, words",
     [
-        (["--threads", "0"], "--threads must be at least 1, got 0"),
-        (["--batch", "0"], "--batch must be between 1 and 1,000,000, got 0"),
-        (["--batch", "1000000000000", "--no-latency"], "--batch must be between 1 and 1,000,000"),
-        (["--min-run-time", "0"], "--min-run-time must be greater than 0"),
+        (["--threads", "0"], "--threads: must be a whole number at least 1 and at most 1,024, got 0"),
+        (["--batch", "0"], "--batch: must be a whole number at least 1 and at most 1,000,000, got 0"),
+        (
+            ["--batch", "1000000000000", "--no-latency"],
+            "--batch: must be a whole number at least 1 and at most 1,000,000",
+        ),
+        (["--min-run-time", "0"], "--min-run-time: must be a number greater than 0 and at most 600, got 0"),
         (["--min-run-time", "-2"], "got -2"),
     ],
 )
 def test_bad_measure_options(run, argv, words):
     code, out, err = run("profile", "mobilenet_v1", *argv)
     assert code == 2 and out == "" and words in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (dict(threads=0), "--threads must be between 1 and 1,024, got 0"),
+        (dict(threads=10**20), "--threads must be between 1 and 1,024"),
+        (dict(batch=0), "--batch must be between 1 and 1,000,000, got 0"),
+        (dict(min_run_time=float("inf")), "--min-run-time must be greater than 0 and at most 600 s, got inf"),
+        (dict(min_run_time=float("nan")), "--min-run-time must be greater than 0"),
+    ],
+)
+def test_the_api_checks_measure_options_too(options, words):
+    # no argparse in front of a notebook: the same ranges, refused before anything is built
+    from archprof import profile
+    from archprof.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        profile("mobilenet_v1", latency=True, **options)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
