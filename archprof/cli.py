@@ -192,9 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  archprof show mobilenet_v1\n"
         "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
         "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
-        "  archprof profile my_net.py:MyNet --input-shape 3x224x224\n"
-        "  archprof diff mobilenet_v1 my_net.py:MyNet\n"
-        "  archprof validate",
+        "  archprof diff mobilenet_v1 mobilenet_v1@0.5,160\n"
+        "  archprof validate\n"
+        "\nyour own model: in place of a SPEC give FILE.py:NAME, the path of a Python file of yours and the\n"
+        "name of the nn.Module class (or of a function returning one) defined in it",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"archprof {__version__}")
@@ -234,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("table", "json", "csv"),
         default="table",
-        help="table (default, for people), json (DESIGN.md's output contract) or csv (one row per layer)",
+        help="table (default, for people), json (see the README's 'JSON output') or csv (one row per layer)",
     )
     profile.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     profile.add_argument(
@@ -300,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         "activation, a stride or padding, the channels (with the rounding rule that gives them), the "
         "classes, a row missing or extra. The differences add up to the total. Exits 0 when A and B "
         "agree, 1 when they differ.",
-        epilog=EXIT_CODES + "\nexamples:\n  archprof diff mobilenet_v1 my_mobilenet.py:MobileNet\n"
+        epilog=EXIT_CODES + "\nexamples:\n  archprof diff mobilenet_v1 mobilenet_v1@0.5,160\n"
         "  archprof diff mobilenet_v1@0.35 mobilenet_v2@0.35 --format json",
     )
     diff.add_argument("a", metavar="A", help="the reference: a spec (SPEC[@α[,R]]) or FILE.py:NAME")

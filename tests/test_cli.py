@@ -1,6 +1,7 @@
 """The command line: list, show, profile; the JSON contract; bad input gives one line and exit 2."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -187,3 +188,14 @@ def test_dtype_choices_are_the_counted_dtypes():
     from archprof import cli, costs
 
     assert set(cli.DTYPES) == set(costs.DTYPE_BYTES)
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["list"], ["show"], ["profile"], ["compare"], ["diff"], ["validate"]]
+)
+def test_help_names_no_file_the_user_does_not_have(run, command):
+    code, out, _err = run(*command, "--help")
+    assert code == 0 and "usage: archprof" in out
+    # every file the help names is a placeholder (FILE.py, PATH) or a built-in spec, never e.g. my_net.py
+    named = set(re.findall(r"[\w./-]+\.(?:py|md|csv|json|html)\b", out))
+    assert named <= {"FILE.py", "reports/grid.csv", "reports/<specs>.html"}, named
