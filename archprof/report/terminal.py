@@ -6,6 +6,8 @@ render them deterministically into a string.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from rich import box
 from rich.console import Group
@@ -62,7 +64,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         footer_style="bold",
         box=box.SIMPLE_HEAD,
     )
-    right = {"justify": "right", "no_wrap": True}
+    right: dict[str, Any] = {"justify": "right", "no_wrap": True}
     table.add_column("#", "", **right)
     table.add_column("layer", "total", no_wrap=True)
     table.add_column("type / stride")
@@ -86,7 +88,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         if r.is_block:
             # a block's row: its subtotal over the rows indented under it
             kind = _block_type(blocks[r.path])
-            cells = [
+            cells: list[Any] = [
                 "",
                 Text(name, style="bold"),
                 kind,
@@ -105,7 +107,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         shape = (
             "—" if not r.out_c else _compact(paper_shape((r.out_c, r.out_h, r.out_w)))
         )  # a module's own ops
-        cells = [
+        cells: list[Any] = [
             str(r.index),
             name,
             _type_stride(r.kind, r.stride),
@@ -126,7 +128,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
                 units.fmt(r.roofline_fraction * 100, ".0f", " %"),
             ]
         table.add_row(*cells)
-    parts = [table, _summary_lines(t, layers, extras)]
+    parts: list[Any] = [table, _summary_lines(t, layers, extras)]
     if measured or extras.get("by_kind"):
         parts.append(by_kind_table(extras.get("by_kind") or [], measured))
     parts.append(Text(CONVENTIONS, style="dim"))
@@ -208,7 +210,7 @@ def by_kind_table(rows: list[dict], measured: bool) -> Table:
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
-    right = {"justify": "right", "no_wrap": True}
+    right: dict[str, Any] = {"justify": "right", "no_wrap": True}
     table.add_column("type")
     table.add_column("layers", **right)
     table.add_column("mult-adds", **right)
@@ -219,7 +221,7 @@ def by_kind_table(rows: list[dict], measured: bool) -> Table:
         table.add_column("latency", **right)
         table.add_column("share", **right)
     for r in rows:
-        cells = [
+        cells: list[Any] = [
             r["group"],
             str(r["layers"]),
             units.count(r["mult_adds"]),
@@ -272,7 +274,7 @@ def spec_table(spec: ModelSpec) -> Group:
         table.add_column(name, **opts)
     for r in resolve_tree(spec):
         name = INDENT * r.depth + r.name
-        if r.is_block:
+        if isinstance(r.layer, Block):
             block = r.layer
             table.add_row(
                 "",
@@ -285,17 +287,18 @@ def spec_table(spec: ModelSpec) -> Group:
                 "",
             )
             continue
-        kind = REGISTRY[r.layer.kind]
-        opts = r.layer.options
+        layer = r.layer
+        kind = REGISTRY[layer.kind]
+        opts = layer.options
         after = opts.describe() if opts and not kind.merge else (opts.activation or "") if opts else ""
-        if r.layer.role:
-            after = f"{after} ({r.layer.role.replace('_', ' ')})"
+        if layer.role:
+            after = f"{after} ({layer.role.replace('_', ' ')})"
         table.add_row(
             str(r.index),
             name,
-            str(r.layer.line or ""),
-            _type_stride(r.layer.kind, r.layer.stride),
-            kind.describe(r.layer, r.in_shapes if kind.merge else r.in_shape),
+            str(layer.line or ""),
+            _type_stride(layer.kind, layer.stride),
+            kind.describe(layer, r.in_shapes if kind.merge else r.in_shape),
             " + ".join(map(paper_shape, r.in_shapes)) if kind.merge else paper_shape(r.in_shape),
             paper_shape(r.out_shape),
             after,
@@ -323,7 +326,7 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
             table.add_section()
         previous = ref
         table.add_row(*(Text(str(v)) for v in row))
-    parts = [table, Text(CONVENTIONS, style="dim")]
+    parts: list[Any] = [table, Text(CONVENTIONS, style="dim")]
     if environment:
         parts.append(
             Text(
@@ -406,7 +409,7 @@ def diff_table(d) -> Group:
         show_footer=True,
         footer_style="bold",
     )
-    right = {"justify": "right", "no_wrap": True}
+    right: dict[str, Any] = {"justify": "right", "no_wrap": True}
     table.add_column("A rows", "total")
     table.add_column("B rows")
     table.add_column("Δ params", f"{d.params_difference:+,}", **right)
