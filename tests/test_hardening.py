@@ -1,5 +1,6 @@
 """Clean failure: malformed specs, resource guards, Ctrl-C, exit codes, spec files as data only."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -198,3 +199,33 @@ def test_exit_codes_are_documented(run):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert "`130` interrupted" in readme and "`1` a validation check failed" in readme
     assert "Spec files are data only" in readme
+
+
+PEAK_RSS = """
+import resource, subprocess, sys
+done = subprocess.run([sys.executable, "-m", "archprof", *sys.argv[1:]], capture_output=True, text=True)
+sys.stderr.write(done.stderr)
+print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+def test_max_memory_keeps_the_measured_peak_under_it_or_refuses(tmp_path):
+    """The guard's estimate is the whole process: what it holds already, the model, what running costs."""
+
+    def run(limit: str) -> tuple[int, int, str]:
+        argv = ["profile", "mobilenet_v1", "--min-run-time", "0.1", "--no-isolated", "--max-memory", limit]
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, *argv], capture_output=True, text=True, timeout=600, check=False
+        )
+        code, peak = map(int, done.stdout.split())
+        return code, peak, done.stderr
+
+    code, _peak, err = run("300MiB")  # less than the process holds with torch loaded and the model built
+    assert code == 2 and "this process holds" in err
+    # "... on top of the 253.43 MiB this process holds: 810.43 MiB, more than the --max-memory limit"
+    value, unit = re.search(r"this process holds: ([0-9.,]+) (MiB|GiB), more than", err).groups()
+    estimate = float(value.replace(",", "")) * (2**30 if unit == "GiB" else 2**20)
+    limit = int(estimate * 1.02)  # the estimate plus 2 %: allowed
+    code, peak, err = run(str(limit))
+    assert code == 0, err
+    assert peak < limit, (peak, limit)  # the measured peak of the whole run stays under the limit
