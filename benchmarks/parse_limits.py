@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_limits import hostile_specs  # noqa: E402
+from test_limits import hostile_specs
 
-from archprof.errors import SpecError  # noqa: E402
-from archprof.parse import parse_spec  # noqa: E402
+from archprof.errors import SpecError
+from archprof.parse import parse_spec
 
 
 def main() -> None:
