@@ -653,6 +653,9 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    from . import interrupts
     from .errors import ArchprofError
     from .interrupts import Terminated
     from .sanitize import one_line
@@ -660,17 +663,22 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ArchprofError as e:
-        print(f"archprof: error: {one_line(str(e))}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("archprof: interrupted", file=sys.stderr)
-        return 130
-    except Terminated:
-        print("archprof: terminated", file=sys.stderr)
-        return 143
-    except BrokenPipeError:
-        return 0
+    except BaseException as e:
+        # Whatever a signal turned into on its way up is the interruption: raised inside a C extension's
+        # import it arrives as ImportError ("PyCapsule_Import could not import module 'pandas'").
+        signum = interrupts.received()
+        if isinstance(e, Terminated) or signum == signal.SIGTERM:
+            print("archprof: terminated", file=sys.stderr)
+            return 143
+        if isinstance(e, KeyboardInterrupt) or signum == signal.SIGINT:
+            print("archprof: interrupted", file=sys.stderr)
+            return 130
+        if isinstance(e, ArchprofError):
+            print(f"archprof: error: {one_line(str(e))}", file=sys.stderr)
+            return e.exit_code
+        if isinstance(e, BrokenPipeError):
+            return 0
+        raise
 
 
 MEASURING_COMMANDS = ("profile", "compare")

@@ -26,7 +26,16 @@ def _leave(signum, frame) -> None:
     os._exit(EXIT_CODES.get(signum, 128 + signum))
 
 
+_received: list[int] = []
+
+
+def received() -> int | None:
+    """The signal that arrived while the command ran, if one did (whatever exception it became)."""
+    return _received[-1] if _received else None
+
+
 def _raise(signum, frame) -> None:
+    _received.append(signum)
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated

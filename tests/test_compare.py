@@ -149,7 +149,7 @@ def test_interrupted_run_writes_no_report(run, in_tmp, monkeypatch):
     [
         (["--alpha", "1,x"], "--alpha must be a comma-separated list of numbers"),
         (["--resolution", "224,0"], "resolution must be a whole number of pixels"),
-        (["--max-rounds", "1"], "--max-rounds must be at least 3"),
+        (["--max-rounds", "1"], "--max-rounds: must be a whole number at least 3 and at most 1,000, got 1"),
     ],
 )
 def test_bad_grids(run, in_tmp, argv, words):
