@@ -1,4 +1,4 @@
-"""The command line: ``archprof list | show | profile | compare | diff | validate``.
+"""The command line: ``archprof list | show | profile | compare | sweep | diff | validate``.
 
 This is the edge where files are read and written and text is printed. Every
 ``ArchprofError`` becomes one line on stderr and exit code 2; Ctrl-C exits 130.
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
         "  archprof profile my_net.py:MyNet --input-shape 3x224x224\n"
         "  archprof diff mobilenet_v1 my_net.py:MyNet\n"
+        "  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16\n"
         "  archprof validate",
         formatter_class=_Formatter,
     )
@@ -241,6 +242,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="element type of weights and activations (default float32)",
     )
     _measure_args(compare, grid=True)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="count every α × resolution of a large grid at once; the Pareto front",
+        description="Count every configuration of an α × resolution grid of SPEC exactly — params, the "
+        "paper's conv+FC weights, mult-adds and peak activation bytes, one row per configuration — and "
+        "mark the Pareto front of mult-adds (or predicted latency) against params, and, among the "
+        "configurations whose top-1 the spec reports, against top-1 (never interpolated). Nothing is "
+        "built or measured: a grid of a million configurations takes seconds.\n\n"
+        "Ranges are START:STOP:STEP with both ends included (STOP − START a whole number of STEPs), a "
+        "single value, or a comma list: --alpha 0.25:1.4:0.05 is 24 widths from 0.25 to 1.4; "
+        "--resolution 96:256:16 is 11 input sizes in pixels. Without them, the spec's own grid. "
+        "Configurations whose feature maps collapse (or where α leaves a row without channels) are "
+        "skipped and counted. At most 1,000,000 configurations.",
+        epilog=EXIT_CODES
+        + "\nexamples:\n  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16\n"
+        "  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16 --budget-mult-adds 300M\n"
+        "  archprof sweep mobilenet_v2 --format csv --output reports/v2_sweep.csv --html reports/v2_sweep.html",
+    )
+    sweep.add_argument(
+        "spec", metavar="SPEC", help="a built-in spec or a spec file, optionally with ':standard'"
+    )
+    sweep.add_argument(
+        "--alpha",
+        metavar="RANGE",
+        help="width multipliers: START:STOP:STEP (both ends included), one value or a comma list "
+        "(default: the spec's grid)",
+    )
+    sweep.add_argument(
+        "--resolution",
+        metavar="RANGE",
+        help="input resolutions in pixels: START:STOP:STEP (both ends included), one value or a comma "
+        "list of whole numbers (default: the spec's grid)",
+    )
+    sweep.add_argument(
+        "--latency",
+        choices=("predicted",),
+        help="add predicted latency from a latency table (none is available yet: an error says so)",
+    )
+    sweep.add_argument(
+        "--budget-mult-adds",
+        metavar="N",
+        help="keep the configurations with at most N mult-adds; K, M, G suffixes (powers of 1000): 300M",
+    )
+    sweep.add_argument(
+        "--budget-ms",
+        type=float,
+        metavar="MS",
+        help="keep the configurations predicted to run in at most MS milliseconds (implies --latency predicted)",
+    )
+    sweep.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default: the fronts, or every row when few), json or csv (every configuration)",
+    )
+    sweep.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    sweep.add_argument("--html", metavar="FILE", help="also write an HTML page: the scatter and the front")
+    sweep.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="element type, for the peak activation bytes (default float32)",
+    )
 
     diff = sub.add_parser(
         "diff",
@@ -469,6 +534,46 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    import time
+
+    from .outputs import check_writable, write_atomic
+    from .report import sweep_report
+    from .sweep import parse_count, parse_range, run_sweep
+
+    alphas = parse_range(args.alpha, float, "--alpha") if args.alpha else None
+    resolutions = parse_range(args.resolution, int, "--resolution") if args.resolution else None
+    budget = parse_count(args.budget_mult_adds, "--budget-mult-adds") if args.budget_mult_adds else None
+    for path in (args.output, args.html):  # refused before anything is counted
+        if path:
+            check_writable(path)
+    result = run_sweep(
+        args.spec,
+        alphas,
+        resolutions,
+        latency=args.latency,
+        budget_mult_adds=budget,
+        budget_ms=args.budget_ms,
+        dtype=args.dtype,
+    )
+    if args.html:
+        page = sweep_report.render_html(
+            result, title=f"archprof sweep: {args.spec}", generated=time.strftime("%Y-%m-%d %H:%M %Z")
+        )
+        write_atomic(args.html, page)
+    if args.format == "table":
+        _show(sweep_report.table(result), args.output)
+    else:
+        text = sweep_report.to_json(result) if args.format == "json" else sweep_report.to_csv(result)
+        _emit(text, args.output)
+        for line in sweep_report.messages(result):  # stdout stays machine-readable
+            print(f"archprof: note: {line}", file=sys.stderr)
+    for path in (args.html, args.output):
+        if path:
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _emit(text: str, output: str | None) -> None:
     from .outputs import write_atomic
 
@@ -554,6 +659,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "validate": cmd_validate,
     "diff": cmd_diff,
+    "sweep": cmd_sweep,
 }
 
 
