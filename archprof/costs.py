@@ -149,7 +149,8 @@ def count(spec: ModelSpec | ModuleModel, dtype: str = "float32", batch: int = 1)
 
 def totals(layers: pd.DataFrame) -> dict:
     """A configuration's totals: the leaf columns summed, the peak activation bytes, Keras's three param lines."""
-    out = {col: int(layers[col].sum()) for col in SUMMED}
+    # summed as Python ints: int64 rows of a huge configuration can add up past int64 (and would wrap)
+    out = {col: sum(int(x) for x in layers[col]) for col in SUMMED}
     out["peak_activation_bytes"] = int(layers["live_bytes"].max())
     lat = layers["latency_ms"]
     out["latency_ms"] = None if lat.isna().all() else float(lat.sum())
