@@ -231,18 +231,19 @@ def _infer(step: Step, shapes: list, layer: Layer | None = None) -> tuple[int, i
 def _spatial(plan: SweepPlan, resolution: int) -> list[tuple[int, int]] | None:
     """(H, W) of every tensor at ``resolution``, or None where a feature map collapses or branches no longer
     line up (the rules of shapes.py). The channels are those at α = 1, where every channel rule holds."""
-    _, h, w = scaled_input(plan.spec, resolution)
-    sizes = [(h, w)] + [(0, 0)] * (plan.tensors - 1)
-    base = plan.base_channels
+    shapes: list = [scaled_input(plan.spec, resolution)] + [None] * (plan.tensors - 1)
     for s in plan.steps:
         try:
-            out = _infer(s, [(base[t], *sizes[t]) for t in s.reads])
+            if s.kind.merge:
+                out = s.kind.infer(s.layer, tuple(shapes[t] for t in s.reads))
+            else:
+                out = s.kind.infer(s.layer, shapes[s.reads[0]])
         except RuleError:
             return None
-        if min(out) < 1:
+        if out[1] < 1 or out[2] < 1:
             return None
-        sizes[s.writes] = (out[1], out[2])
-    return sizes
+        shapes[s.writes] = out
+    return [(h, w) for _, h, w in shapes]
 
 
 class _StructureChange(Exception):
@@ -252,25 +253,31 @@ class _StructureChange(Exception):
 def _channels(plan: SweepPlan, alpha: float) -> list[int] | None:
     """Channels of every tensor at ``alpha``, or None when α breaks a row (no channels, a grouped conv)."""
     rule = plan.spec.width_rule
-    channels = [0] * plan.tensors
-    channels[0] = plan.spec.input_shape[0]
     sizes = plan.base_sizes
+    # each tensor's shape at α and the spec's resolution (where every size rule holds)
+    shapes: list = [(plan.spec.input_shape[0], *sizes[0])] + [None] * (plan.tensors - 1)
     for s in plan.steps:
-        ins = [(channels[t], *sizes[t]) for t in s.reads]
-        out = scaled_channels(s.layer, alpha, rule)
+        layer = s.layer
+        out = scaled_channels(layer, alpha, rule)
         try:
             if out is None:
-                out = _infer(s, ins)[0]
-            elif s.layer.groups != 1:  # the grouped conv's rule: channels divisible by the groups
-                _infer(s, ins, replace(s.layer, out_channels=out))
+                if s.kind.merge:
+                    shape = s.kind.infer(layer, tuple(shapes[t] for t in s.reads))
+                else:
+                    shape = s.kind.infer(layer, shapes[s.reads[0]])
+                out = shape[0]
+            else:
+                shape = (out, *sizes[s.writes])
+                if layer.groups != 1:  # the grouped conv's rule: channels divisible by the groups
+                    s.kind.infer(replace(layer, out_channels=out), shapes[s.reads[0]])
         except RuleError:
             if s.shortcut:
                 raise _StructureChange from None
             return None
         if out < 1:
             return None
-        channels[s.writes] = out
-    return channels
+        shapes[s.writes] = shape
+    return [c for c, _, _ in shapes]
 
 
 @functools.lru_cache(maxsize=32)
