@@ -89,6 +89,20 @@ def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     m = p.add_argument_group("measuring (latency, measured memory, roofline)")
     m.add_argument("--no-latency", action="store_true", help="count only: build and time nothing (instant)")
     m.add_argument(
+        "--backend",
+        default="torch",
+        metavar="NAME" + (",NAME" if grid else ""),
+        help=(
+            "the runtimes that measure, comma-separated, side by side: torch (eager, default) and "
+            "onnxruntime (the model exported to ONNX, run by ONNX Runtime's CPU provider; "
+            "pip install 'archprof[onnx]'), e.g. --backend torch,onnxruntime"
+            if grid
+            else "the runtime that measures: torch (eager, default) or onnxruntime (the model exported to "
+            "ONNX, run by ONNX Runtime's CPU provider, per-row times from its profiler; "
+            "pip install 'archprof[onnx]')"
+        ),
+    )
+    m.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -207,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         "interactive HTML report (reports/<specs>.html unless --html is given).",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
         "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
-        "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
+        "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv\n"
+        "  archprof compare mobilenet_v1 vgg16 --alpha 1 --resolution 224 --backend torch,onnxruntime",
     )
     compare.add_argument(
         "specs", nargs="+", metavar="SPEC", help="built-in specs or spec files, optionally with ':standard'"
@@ -438,6 +453,7 @@ def _measure_kwargs(args) -> dict:
         device=args.device,
         channels_last=args.channels_last,
         max_memory=parse_size(args.max_memory) if args.max_memory else None,
+        backend=args.backend,
         progress=_Progress,
     )
 

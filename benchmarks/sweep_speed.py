@@ -26,10 +26,10 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from archprof import costs  # noqa: E402
-from archprof.catalog import load  # noqa: E402
-from archprof.sweep import compile_plan, count_grid, parse_range, plan_for, run_sweep  # noqa: E402
-from archprof.transforms import configure, with_resolution  # noqa: E402
+from archprof import costs
+from archprof.catalog import load
+from archprof.sweep import compile_plan, count_grid, parse_range, plan_for, run_sweep
+from archprof.transforms import configure, with_resolution
 
 GRIDS = [
     ("0.25:1.4:0.05", "96:256:16"),
@@ -60,11 +60,11 @@ def main() -> None:
             resolutions = parse_range(r_text, int, "--resolution")
             n = len(alphas) * len(resolutions)
             repeat = 7 if n < 1000 else 3
-            fast = n / best(lambda a=alphas, r=resolutions: count_grid(plan, a, r), repeat)
-            swept = n / best(lambda a=alphas, r=resolutions: run_sweep(ref, a, r), repeat)
+            fast = n / best(lambda a=alphas, r=resolutions, p=plan: count_grid(p, a, r), repeat)
+            swept = n / best(lambda a=alphas, r=resolutions, s=ref: run_sweep(s, a, r), repeat)
             sample = [(a, r) for a in alphas[:: max(1, len(alphas) // 8)][:8] for r in resolutions[:10]][:80]
 
-            def old(sample=sample):
+            def old(sample=sample, spec=spec):
                 for a, r in sample:
                     costs.totals(costs.count(configure(spec, "base", a, r)))
 
