@@ -392,6 +392,11 @@ def count_grid(
             merged = {c: v[order] for c, v in merged.items()}
     else:
         merged = {c: np.zeros(0, dtype=float if c == "alpha" else np.int64) for c in cols}
+    for c in cols[2:]:  # int64 wherever every count fits (the exact path's Python ints mixed in, say)
+        v = merged[c]
+        if v.dtype == object and (not len(v) or max(v) < 2**63):
+            merged[c] = v.astype(np.int64)
+    merged["resolution"] = merged["resolution"].astype(np.int64)
     return GridCounts(
         **merged, skipped={k: v for k, v in skipped.items() if v}, exact_path=exact, notes=notes
     )
@@ -607,9 +612,6 @@ def run_sweep(
         frame["reported_top1"].to_numpy(dtype=float),
     )
     frame = frame[SWEEP_COLUMNS]
-    for col in ("params", "paper_params", "mult_adds", "peak_activation_bytes"):
-        if frame[col].dtype != object:
-            frame[col] = frame[col].astype(np.int64)
     return Sweep(
         frame,
         base,

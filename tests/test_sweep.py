@@ -183,6 +183,7 @@ def test_shortcuts_that_change_structure_use_the_exact_path(tmp_path):
     assert list(zip(sweep.frame["alpha"], sweep.frame["resolution"])) == [
         (a, r) for a in alphas for r in resolutions
     ]  # the grid's order, though counted in two passes
+    assert sweep.frame["mult_adds"].dtype == np.int64  # both paths' counts, one column type
     for row in sweep.frame.itertuples():
         t = archprof.profile(str(path), alpha=row.alpha, resolution=row.resolution).totals
         assert (row.params, row.mult_adds, row.peak_activation_bytes) == (
