@@ -567,8 +567,11 @@ def run_sweep(
         predictor = get()  # a ConfigError that says no latency table is available
     plan = plan_for(spec) if isinstance(spec, str) else _plan_of(spec)
     base = plan.spec
-    alphas = tuple(float(a) for a in (alphas or base.alphas))
-    resolutions = tuple(int(r) for r in (resolutions or base.resolutions or (base.resolution,)))
+    # each value once, in the order given (a comma list may repeat one)
+    alphas = tuple(dict.fromkeys(float(a) for a in (alphas or base.alphas)))
+    resolutions = tuple(
+        dict.fromkeys(int(r) for r in (resolutions or base.resolutions or (base.resolution,)))
+    )
     counted = count_grid(plan, alphas, resolutions, dtype, batch)
     n = len(counted.alpha)
     frame = pd.DataFrame(

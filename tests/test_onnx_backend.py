@@ -59,7 +59,7 @@ def test_every_mobilenet_row_has_an_ort_time(mobilenet_measured):
     # every one of the 30 rows (27 convs, the pool, the FC, the softmax) has times of its own
     assert set(m.layer_ms) == set(rows) and not m.row_notes
     passes = len(m.hooked_end_to_end_ms)
-    assert passes >= 10 and all(len(t) == passes and min(t) > 0 for t in m.layer_ms.values())
+    assert passes >= 5 and all(len(t) == passes and min(t) > 0 for t in m.layer_ms.values())
     per_row = sum(summarize(t)["median_ms"] for t in m.layer_ms.values())
     profiled = summarize(m.hooked_end_to_end_ms)["median_ms"]
     e2e = summarize(m.end_to_end_ms)["median_ms"]

@@ -148,7 +148,7 @@ class OrtRunner:
                 session.run(None, feed)
             start = time.perf_counter()
             runs = 0
-            while runs < 10 or time.perf_counter() - start < run_time:
+            while runs < 5 or time.perf_counter() - start < run_time:
                 session.run(None, feed)
                 runs += 1
             with open(session.end_profiling(), encoding="utf-8") as f:
