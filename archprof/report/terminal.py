@@ -357,7 +357,11 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
                 f"latency: median of end-to-end passes in interleaved rounds; {environment['cpu']}, "
                 f"{environment['threads']} thread(s), torch {environment['torch']}, {environment['device']}, "
                 f"{environment['dtype']}, batch {environment['batch']}"
-                + (f"; backends {environment.get('backend')}, {', '.join(others)}" if others else "")
+                + (
+                    f"; backends {environment.get('backend')}, {', '.join(others)}"
+                    if others
+                    else f"; backend {environment.get('backend', 'torch')}"
+                )
                 + (f", onnxruntime {environment['onnxruntime']}" if environment.get("onnxruntime") else ""),
                 style="dim",
             )
