@@ -262,10 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="count every α × resolution of a large grid at once; the Pareto front",
         description="Count every configuration of an α × resolution grid of SPEC exactly — params, the "
-        "paper's conv+FC weights, mult-adds and peak activation bytes, one row per configuration — and "
-        "mark the Pareto front of mult-adds (or predicted latency) against params, and, among the "
-        "configurations whose top-1 the spec reports, against top-1 (never interpolated). Nothing is "
-        "built or measured: a grid of a million configurations takes seconds.\n\n"
+        "paper's conv+FC weights, mult-adds (multiply-accumulates of conv and FC layers) and peak "
+        "activation bytes, one row per configuration — and mark the Pareto front: configurations whose "
+        "top-1 the spec reports are compared on mult-adds (or predicted latency), params and top-1, the "
+        "others among themselves on mult-adds and params (top-1 is never interpolated). Nothing is built "
+        "or measured: a grid of a million configurations takes seconds.\n\n"
         "Ranges are START:STOP:STEP with both ends included (STOP − START a whole number of STEPs), a "
         "single value, or a comma list: --alpha 0.25:1.4:0.05 is 24 widths from 0.25 to 1.4; "
         "--resolution 96:256:16 is 11 input sizes in pixels. Without them, the spec's own grid. "
@@ -311,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("table", "json", "csv"),
         default="table",
-        help="table (default: the fronts, or every row when few), json or csv (every configuration)",
+        help="table (default: the front and the reported configurations, or every row when at most 40), "
+        "json or csv (every configuration)",
     )
     sweep.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     sweep.add_argument("--html", metavar="FILE", help="also write an HTML page: the scatter and the front")
