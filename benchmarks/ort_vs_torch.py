@@ -4,7 +4,9 @@ Each spec is profiled by ``archprof profile SPEC --backend B --format json --no-
 (the measuring process re-executes itself with GLIBC_TUNABLES, as always), alternating
 backends, three rounds; the medians and IQRs of each run are printed with the ORT/torch
 ratio of the best run of each. The per-row sum against the end-to-end median says how
-much of ORT's run its per-node profile accounts for.
+much of ORT's run its per-node profile accounts for. Then, less sensitive to a busy
+host: both runtimes in one process, one forward pass of each in turn (interleaved, so
+that load hits both alike), min and median of each.
 
     python benchmarks/ort_vs_torch.py [SPEC ...]
 """
@@ -50,6 +52,35 @@ def run(spec: str, backend: str) -> dict:
     }
 
 
+def interleaved(spec: str, passes: int) -> tuple[list[float], list[float]]:
+    import time
+
+    import torch
+
+    from archprof.backends import onnxruntime_cpu as ortb
+    from archprof.catalog import load
+    from archprof.transforms import configure
+
+    name, _, config = spec.partition("@")
+    alpha, resolution = (float(config.split(",")[0]), int(config.split(",")[1])) if config else (1.0, None)
+    model, x, rows = ortb._built(configure(load(name), "base", alpha, resolution), 1)
+    runner = ortb.OrtRunner(ortb._export(model, x), x.numpy(), rows, 1)
+    torch_ms, ort_ms = [], []
+    torch.set_num_threads(1)
+    with torch.inference_mode():
+        for _ in range(3):
+            model(x)
+            runner.forward()
+        for _ in range(passes):
+            t0 = time.perf_counter()
+            model(x)
+            torch_ms.append((time.perf_counter() - t0) * 1e3)
+            t0 = time.perf_counter()
+            runner.forward()
+            ort_ms.append((time.perf_counter() - t0) * 1e3)
+    return torch_ms, ort_ms
+
+
 def main() -> None:
     specs = sys.argv[1:] or SPECS
     print(
@@ -66,6 +97,16 @@ def main() -> None:
         print(
             f"{spec:<24} {shown['torch']:>30} {shown['onnxruntime']:>30} "
             f"{best['onnxruntime'] / best['torch']:>9.2f}× {rows:>12.2f}"
+        )
+    import statistics
+
+    print("\ninterleaved in one process, 1 thread:")
+    print(f"{'spec':<24} {'torch min / median':>22} {'onnxruntime min / median':>26} {'ORT/torch (min)':>16}")
+    for spec in specs:
+        t, o = interleaved(spec, 8 if "vgg" in spec or "resnet" in spec else 60)
+        print(
+            f"{spec:<24} {min(t):>9.2f} / {statistics.median(t):<9.2f} {min(o):>12.2f} / {statistics.median(o):<9.2f}"
+            f" {min(o) / min(t):>12.2f}×"
         )
 
 
