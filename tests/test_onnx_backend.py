@@ -60,12 +60,16 @@ def test_every_mobilenet_row_has_an_ort_time(mobilenet_measured):
     assert set(m.layer_ms) == set(rows) and not m.row_notes
     passes = len(m.hooked_end_to_end_ms)
     assert passes >= 5 and all(len(t) == passes and min(t) > 0 for t in m.layer_ms.values())
+    # pass by pass, the rows' kernel times (and the unattributed ones) lie inside ORT's profiled run
+    # (1 % and 0.05 ms for the profiler's whole-µs rounding) and are most of it
+    for i, run_ms in enumerate(m.hooked_end_to_end_ms):
+        kernels = sum(t[i] for t in m.layer_ms.values()) + m.unattributed_ms[i]
+        assert 0.3 * run_ms < kernels <= run_ms * 1.01 + 0.05
     per_row = sum(summarize(t)["median_ms"] for t in m.layer_ms.values())
-    profiled = summarize(m.hooked_end_to_end_ms)["median_ms"]
     e2e = summarize(m.end_to_end_ms)["median_ms"]
-    # the rows' kernel times are inside ORT's run: below the profiled run, and most of it
-    assert 0.4 * profiled < per_row <= profiled * 1.05
-    assert 0.2 * e2e < per_row < 3 * e2e  # generous: the machine is shared
+    # against the unprofiled end-to-end median, timed at another moment of a shared machine: only the order
+    # of magnitude (a ms/µs mix-up would be 1000×)
+    assert 0.1 * e2e < per_row < 10 * e2e
     env = m.environment
     assert env["backend"] == "onnxruntime" and env["ort_intra_op_threads"] == 1 and env["onnxruntime"]
 
