@@ -514,7 +514,10 @@ class Sweep:
     resolutions: tuple[int, ...] = ()
 
     def skipped_lines(self) -> list[str]:
-        return [f"skipped {n:,} configurations {SKIP_REASONS[k]}" for k, n in self.skipped.items()]
+        return [
+            f"skipped {n:,} configuration{'s' if n != 1 else ''} {SKIP_REASONS[k]}"
+            for k, n in self.skipped.items()
+        ]
 
 
 FRONT = (

@@ -75,7 +75,9 @@ def messages(s: Sweep) -> list[str]:
     """What a reader must know besides the rows: skipped configurations, the budget, the exact path."""
     out = s.skipped_lines()
     if s.over_budget:
-        out.append(f"{s.over_budget:,} configurations over the budget left out")
+        out.append(
+            f"{s.over_budget:,} configuration{'s' if s.over_budget != 1 else ''} over the budget left out"
+        )
     return out + list(s.notes)
 
 
