@@ -107,7 +107,7 @@ def _decimal(item: str, kind: type, what: str, text: str) -> Decimal:
     return d
 
 
-def _number(item: str, kind: type, what: str, text: str):
+def _number(item: str, kind: type, what: str, text: str) -> float | int:
     return kind(_decimal(item, kind, what, text))
 
 
@@ -435,10 +435,10 @@ def _evaluate(plan, alphas, rs, channels, spatial, element_bytes) -> dict:
     return result
 
 
-def _step_cost(s: Step, ch, h, w):
+def _step_cost(s: Step, ch: np.ndarray, h: np.ndarray, w: np.ndarray) -> tuple:
     """(params, paper params, mult-adds) of one step: the registry's formula on arrays (or on Python ints)."""
 
-    def shape(t):
+    def shape(t: int) -> tuple:
         if ch.ndim == 1:  # the bound: one value per tensor
             return (int(ch[t]), int(h[t]), int(w[t]))
         return (ch[:, t : t + 1], h[None, :, t], w[None, :, t])

@@ -25,6 +25,8 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 INSTALL = "pip install 'archprof[onnx]'"
 NOTHING_RUNS = ("Identity", "Dropout")  # ops the optimiser removes: a row made of them runs nothing
@@ -59,7 +61,7 @@ class OnnxRuntimeCPU:
         return OrtRunner(_export(model, x), x.numpy(), rows, opts.threads)
 
 
-def _built(spec, batch: int):
+def _built(spec, batch: int) -> tuple:
     import copy
 
     import torch
@@ -92,7 +94,9 @@ def _export(model, x) -> bytes:
     return buf.getvalue()
 
 
-def _session(model: bytes, threads: int, profile_prefix: str | None = None, optimized: str | None = None):
+def _session(
+    model: bytes, threads: int, profile_prefix: str | None = None, optimized: str | None = None
+) -> Any:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -110,7 +114,7 @@ def _session(model: bytes, threads: int, profile_prefix: str | None = None, opti
 
 
 class OrtRunner:
-    def __init__(self, model: bytes, x, rows: list[str], threads: int):
+    def __init__(self, model: bytes, x: Any, rows: list[str], threads: int) -> None:
         self.model, self.x, self.rows, self.threads = model, x, rows, threads
         self.session = _session(model, threads)
         self.feed = {self.session.get_inputs()[0].name: x}
@@ -133,11 +137,11 @@ class OrtRunner:
     def forward(self) -> None:
         self.session.run(None, self.feed)
 
-    def outputs(self):
+    def outputs(self) -> list:
         """One forward pass's outputs (the check that the export is the same network as torch's)."""
         return self.session.run(None, self.feed)
 
-    def per_row(self, timer, run_time: float):
+    def per_row(self, timer: Callable, run_time: float) -> tuple[list[float], dict[str, list[float]]]:
         import time
 
         with tempfile.TemporaryDirectory(prefix="archprof-ort-") as tmp:
@@ -168,13 +172,13 @@ class OrtRunner:
         self.unattributed_ms = [sum(nodes[n][i] for n in orphans) for i in range(len(e2e))]
         return e2e, times
 
-    def isolated(self, timer, run_time: float, tick):
+    def isolated(self, timer: Callable, run_time: float, tick: Callable) -> dict[str, list[float]]:
         return {}  # ORT runs a whole graph; a row alone would be a different graph
 
-    def memory(self):
+    def memory(self) -> tuple[int | None, dict[str, int]]:
         return None, {}
 
-    def _original_graph(self):
+    def _original_graph(self) -> Any:
         import onnx
 
         return onnx.load_model_from_string(self.model).graph

@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 import pandas as pd
+from rich.console import Group
 
 from .. import units
 from ..costs import CONVENTIONS
@@ -97,9 +98,8 @@ def _shown(s: Sweep) -> tuple[pd.DataFrame, str]:
     )
 
 
-def table(s: Sweep):
+def table(s: Sweep) -> Group:
     from rich import box
-    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
