@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .predict import Predictor
 from .registry import REGISTRY, LayerKind, RuleError
 from .spec import Block, Layer, ModelSpec
 from .transforms import MAX_ALPHA, MAX_RESOLUTION, scaled_channels, scaled_input
@@ -204,12 +205,13 @@ def compile_plan(spec: ModelSpec) -> SweepPlan:
             for child, name in zip(block.branches, names[:-1])
         )
         merge = block.children[-1]
+        assert isinstance(merge, Layer)  # a merge is a leaf (spec.Block)
         return leaf(merge, f"{path}/{names[-1]}", outs, shortcut=block.fallback is not None)
 
     x = tensor(0)
     run(spec.root, "", x)
     # the shapes at α = 1 and the spec's resolution: every rule holds there (the spec parsed)
-    shapes = [spec.input_shape] + [None] * (len(starts) - 1)
+    shapes: list[tuple[int, int, int]] = [spec.input_shape] * len(starts)
     for s in steps:
         shapes[s.writes] = _infer(s, [shapes[t] for t in s.reads])
     return SweepPlan(
@@ -347,7 +349,7 @@ def count_grid(
     rs = [r for r in resolutions if spatial[r] is not None]
     bad_r = len(resolutions) - len(rs)
     fast_alphas, exact_alphas = [], []
-    channels = {}
+    channels: dict[float, list[int] | None] = {}
     for a in alphas:
         try:
             ch = channels[a] if a in channels else _channels(plan, a)
@@ -416,7 +418,9 @@ def _evaluate(plan, alphas, rs, channels, spatial, element_bytes) -> dict:
     dtype = np.int64 if bound < INT64_SAFE else object
     ch, h, w, hw = (m.astype(dtype) for m in (ch, h, w, hw))
 
-    out = {k: [] for k in ("params", "paper_params", "mult_adds", "peak_activation_bytes")}
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("params", "paper_params", "mult_adds", "peak_activation_bytes")
+    }
     rows = max(1, CHUNK_ELEMENTS // max(1, len(rs)))
     for lo in range(0, len(alphas), rows):
         c = ch[lo : lo + rows]
@@ -444,7 +448,7 @@ def _step_cost(s: Step, ch: np.ndarray, h: np.ndarray, w: np.ndarray) -> tuple:
         return (ch[:, t : t + 1], h[None, :, t], w[None, :, t])
 
     ins = [shape(t) for t in s.reads]
-    cost = s.kind.cost(s.layer, tuple(ins) if s.kind.merge else ins[0], shape(s.writes))
+    cost = s.kind.cost(s.layer, tuple(ins) if s.kind.merge else ins[0], shape(s.writes))  # type: ignore[arg-type]
     return cost.params, cost.paper_params, cost.mult_adds
 
 
@@ -471,7 +475,7 @@ def _exact(plan, alphas, resolutions, dtype, batch, skipped) -> tuple[dict, int]
     from . import costs
     from .transforms import with_alpha, with_resolution
 
-    rows = {
+    rows: dict[str, list] = {
         k: [] for k in ("alpha", "resolution", "params", "paper_params", "mult_adds", "peak_activation_bytes")
     }
     n = 0
@@ -538,7 +542,7 @@ def run_sweep(
     budget_ms: float | None = None,
     dtype: str = "float32",
     batch: int = 1,
-    predictor: Callable | None = None,
+    predictor: Predictor | None = None,
 ) -> Sweep:
     """Count (and, with ``latency="predicted"``, predict) every α × resolution of ``spec``.
 
@@ -594,7 +598,7 @@ def run_sweep(
     frame["latency_ms"] = np.nan
     frame["latency_source"] = None
     source = None
-    if latency == "predicted":
+    if latency == "predicted" and predictor is not None:
         from .transforms import configure
 
         predicted = []

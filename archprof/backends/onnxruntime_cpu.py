@@ -70,7 +70,7 @@ def _built(spec, batch: int) -> tuple:
     from ..spec import ModuleModel
 
     if isinstance(spec, ModuleModel):
-        model = copy.deepcopy(spec.module).float().eval()
+        model = copy.deepcopy(spec.module).float().eval()  # type: ignore[attr-defined]
         x = torch.randn(batch, *spec.input_dims)
         rows = [r.path for r in spec.tree if not r.is_block]
     else:
@@ -89,7 +89,13 @@ def _export(model, x) -> bytes:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
-            model, (x,), buf, dynamo=False, input_names=["input"], output_names=["output"], opset_version=17
+            model,
+            (x,),
+            buf,  # type: ignore[arg-type]  # a file-like object: the TorchScript exporter writes to it
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            opset_version=17,
         )
     return buf.getvalue()
 
@@ -243,8 +249,9 @@ def _assign(
         assign[n] = row
     last_run: dict[str, int] = {}
     for i, n in enumerate(node_names):
-        if assign[n] is not None:
-            last_run[assign[n]] = i
+        row = assign[n]
+        if row is not None:
+            last_run[row] = i
     original: dict[str, list] = {}
     for node in graph.node:
         row = _row_of(node.name, by_depth)

@@ -134,7 +134,7 @@ def table(s: Sweep) -> Group:
             units.ms(r.latency_ms),
             "★" if r.pareto else "",
         )
-    parts = [t]
+    parts: list[Table | Text] = [t]
     parts += [Text(line) for line in messages(s)]
     parts.append(Text(FRONT.format(cost=_cost_words(s)), style="dim"))
     parts.append(Text(CONVENTIONS, style="dim"))
