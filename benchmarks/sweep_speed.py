@@ -10,7 +10,8 @@ very fine one (185,311) — each counted by
 - ``run_sweep``: the same plus the DataFrame, the reported top-1 and the Pareto front
   (what ``archprof sweep`` computes before rendering),
 - the per-configuration path (``transforms.configure`` + ``costs.count`` + ``totals``,
-  what ``compare --no-latency`` does), on 80 configurations of the grid.
+  what ``compare --no-latency`` does), on 80 configurations of the grid, and its counting
+  alone (``costs.count`` + ``totals`` of configurations already transformed).
 
 Best of several runs (the machine is shared). Single-threaded numpy is what one core
 means here: run it with OMP_NUM_THREADS=1 (numpy's elementwise ops are single-threaded
@@ -48,7 +49,10 @@ def best(f, repeat: int) -> float:
 
 
 def main() -> None:
-    print(f"{'spec':<14} {'grid':>9} {'count_grid':>14} {'run_sweep':>14} {'per-config path':>16}")
+    print(
+        f"{'spec':<14} {'grid':>9} {'count_grid':>14} {'run_sweep':>14} {'per-config path':>16} "
+        f"{'(counting alone)':>17}"
+    )
     for ref in ("mobilenet_v1", "mobilenet_v2", "resnet50", "googlenet"):
         spec = load(ref)
         t0 = time.perf_counter()
@@ -69,7 +73,14 @@ def main() -> None:
                     costs.totals(costs.count(configure(spec, "base", a, r)))
 
             slow = len(sample) / best(old, 2)
-            print(f"{ref:<14} {n:>9,} {fast:>12,.0f}/s {swept:>12,.0f}/s {slow:>14,.0f}/s")
+            configured = [configure(spec, "base", a, r) for a, r in sample]
+
+            def counting(configured=configured):
+                for c in configured:
+                    costs.totals(costs.count(c))
+
+            alone = len(sample) / best(counting, 2)
+            print(f"{ref:<14} {n:>9,} {fast:>12,.0f}/s {swept:>12,.0f}/s {slow:>14,.0f}/s {alone:>15,.0f}/s")
         print(f"{'':<14} plan compiled in {compile_ms:.1f} ms (once per spec and process)")
 
 
