@@ -114,6 +114,66 @@ def test_assign_fuses_into_the_producer_ort_runs_last():
     assert assign == {"Reorder_7": "a"}
 
 
+def test_scope_reads_module_paths_from_exported_names():
+    # the TorchScript exporter writes one segment per module; a numbered child repeats its parent's segment
+    assert ortb._scope("/0/0.0/0.0.0/Conv") == "0/0/0"
+    assert (
+        ortb._scope("/conv2_x/unit1/main/conv1/conv1.2/Relu_output_0_nchwc") == "conv2_x/unit1/main/conv1/2"
+    )
+    assert ortb._scope("fused /fc19/fc19.1/Gemm") == "fc19/1"
+    assert ortb._scope("ReorderOutput") == ""
+
+
+def test_assign_walks_from_a_named_tail_to_its_head():
+    # conv → BN → ReLU of row c1 (one ORT Conv node named after the ReLU's output), conv of row c2, then an add
+    # of c2's output and c1's (row m) with its ReLU (row r): ORT fuses them into c2's Conv. The Shape of c1's
+    # output (shape arithmetic, folded away by ORT) belongs to no node.
+    from onnx import helper
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["/c1/c1.0/Conv_output_0"], name="/c1/c1.0/Conv"),
+        helper.make_node(
+            "BatchNormalization", ["/c1/c1.0/Conv_output_0"], ["/c1/c1.1/BN_output_0"], name="/c1/c1.1/BN"
+        ),
+        helper.make_node("Relu", ["/c1/c1.1/BN_output_0"], ["/c1/c1.2/Relu_output_0"], name="/c1/c1.2/Relu"),
+        helper.make_node("Shape", ["/c1/c1.2/Relu_output_0"], ["/m/Shape_output_0"], name="/m/Shape"),
+        helper.make_node(
+            "Conv", ["/c1/c1.2/Relu_output_0", "w2"], ["/c2/c2.0/Conv_output_0"], name="/c2/c2.0/Conv"
+        ),
+        helper.make_node(
+            "Add", ["/c2/c2.0/Conv_output_0", "/c1/c1.2/Relu_output_0"], ["/m/Add_output_0"], name="/m/Add"
+        ),
+        helper.make_node("Relu", ["/m/Add_output_0"], ["/r/Relu_output_0"], name="/r/Relu"),
+    ]
+    graph = helper.make_graph(nodes, "g", [], [])
+    profiled = ["/c1/c1.2/Relu_output_0_nchwc", "/c2/c2.0/Conv_output_0_nchwc"]
+    assign, notes = ortb._assign(graph, profiled, ["c1", "c2", "m", "r"], {}, dict.fromkeys(profiled, "Conv"))
+    assert assign == {"/c1/c1.2/Relu_output_0_nchwc": "c1", "/c2/c2.0/Conv_output_0_nchwc": "c2"}
+    assert notes == {
+        "c2": "fused: c2 + m + r",
+        "m": "fused into c2",
+        "r": "fused into c2",
+    }  # c1: its own node
+
+
+def test_model_file_rows_through_onnxruntime():
+    # A user's MobileNet (tests/models/mobilenets.py): conv, BN and ReLU are three rows each (three modules).
+    # The exporter folds the BN into the conv; ORT fuses the ReLU: one node runs the conv and ReLU rows.
+    from archprof.api import configuration
+
+    spec = configuration("tests/models/mobilenets.py:correct")
+    m = measure(spec, QUICK, backend="onnxruntime")
+    leaves = [r.path for r in spec.tree if not r.is_block]
+    convs = [p for p in leaves if p.startswith("0/") and p.endswith("/0")]
+    assert len(convs) == 27
+    for conv in convs:
+        relu = conv[:-1] + "2"
+        assert conv in m.layer_ms and m.row_notes[conv] == f"fused: {conv} + {relu}"
+        assert m.row_notes[relu] == f"fused into {conv}" and relu not in m.layer_ms
+        assert m.row_notes[conv[:-1] + "1"].startswith("runs nothing")  # the BN, folded by the export
+    assert set(leaves) <= set(m.layer_ms) | set(m.row_notes)  # every row timed or said why not
+
+
 def test_cli_profile_with_onnxruntime(run):
     code, out, err = run(
         "profile",

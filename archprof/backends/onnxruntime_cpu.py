@@ -2,15 +2,15 @@
 
 Export: ``torch.onnx.export`` with the TorchScript exporter (``dynamo=False``), in eval
 mode, at the measuring batch, into memory. Its node names carry the module path of the
-row that made them (``/conv2_x/unit1/main/conv1/conv1.2/Relu``), so every node maps to a
-spec row by its longest row-path prefix; a node without one maps by its output tensor's
-name; what still maps to no row (ORT's layout reorders between blocked and plain
-tensors) is counted as unattributed time. ORT then optimises the graph (level ALL: batch
-norm folded into the conv, the activation fused, NCHWc layout): a conv + BN + ReLU of one
-row stays that row. A node that absorbs later rows (a conv fused with the residual add
-and ReLU after it) is reported as such: its time is the first row's and the row notes
-name the span ("fused: conv2 + add"); the absorbed rows get no time of their own,
-never a made-up share.
+row that made them (``/conv2_x/unit1/main/conv1/conv1.2/Relu``; ``_scope``). ORT then
+optimises the graph (level ALL: batch norm folded into the conv, the activation fused,
+NCHWc layout), and every optimised node that the profiler times is traced back to the
+original nodes it runs (``_assign``): a conv + BN + ReLU of one row stays that row. A node
+that runs several rows (ResNet's conv fused with the residual add and ReLU after it) is
+reported as such: its time is the first row's and the row notes name the span ("fused:
+conv2 + add"); the absorbed rows get no time of their own, never a made-up share. What
+maps to no row (ORT's layout reorders between blocked and plain tensors) is counted as
+unattributed time.
 
 Timing: end to end, ``session.run`` on a session without profiling (the caller's timer,
 as for torch); per row, a second session with ORT's profiler on, whose per-node kernel
@@ -167,7 +167,12 @@ class OrtRunner:
         e2e, nodes = _parse_profile(events, runs + 3)
         e2e = e2e[3:]
         nodes = {name: times[3:] for name, times in nodes.items()}
-        assign, notes = _assign(self._original_graph(), list(nodes), self.rows, written)
+        ops = {
+            e["name"][: -len("_kernel_time")]: e.get("args", {}).get("op_name", "")
+            for e in events
+            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
+        }
+        assign, notes = _assign(self._original_graph(), list(nodes), self.rows, written, ops)
         self.row_notes = notes
         times = {}
         for row in self.rows:
@@ -213,76 +218,145 @@ def _parse_profile(events: list, runs: int) -> tuple[list[float], dict[str, list
     return e2e, {k: v for k, v in nodes.items() if len(v) == n}
 
 
-def _row_of(name: str, rows_by_depth: list[str]) -> str | None:
-    """The deepest row whose path is a prefix of an ONNX name (``/inception3a/b2/conv2/conv2.0/Conv``)."""
-    text = name.lstrip("/")
-    for row in rows_by_depth:
-        if text == row or text.startswith(row + "/"):
-            return row
-    return None
+def _scope(name: str) -> str:
+    """The module path an exported name carries, as a row path: ``/0/0.0/0.0.0/Conv`` → ``0/0/0``.
+
+    The TorchScript exporter prefixes a node's name with the scope of every module it sits in, one segment
+    per module: its attribute name, or for a numbered child its parent's segment and the number
+    (``/conv2_x/unit1/main/conv1/conv1.2/Relu``). The last segment is the op or tensor.
+    """
+    parts: list[str] = []
+    previous = None
+    for seg in name.removeprefix("fused ").lstrip("/").split("/")[:-1]:
+        parts.append(seg[len(previous) + 1 :] if previous and seg.startswith(previous + ".") else seg)
+        previous = seg
+    return "/".join(parts)
+
+
+class _Rows:
+    """Rows by the scopes of exported names: the deepest row whose path prefixes the scope, else the one row of
+    the scope's own ops (a model file's ``forward`` row), else none."""
+
+    def __init__(self, rows: list[str]):
+        self.by_depth = sorted(rows, key=lambda r: (-r.count("/"), -len(r)))
+        own: dict[str, list[str]] = {}
+        for r in rows:
+            parent, _, leaf = r.rpartition("/")
+            if leaf.startswith("forward"):
+                own.setdefault(parent, []).append(r)
+        self.own = {
+            parent: rs[0] for parent, rs in own.items() if len(rs) == 1
+        }  # several: which one is unknown
+
+    def __call__(self, name: str) -> str | None:
+        scope = _scope(name)
+        for row in self.by_depth:
+            if scope == row or scope.startswith(row + "/"):
+                return row
+        return self.own.get(scope)
+
+
+HEADS = {"FusedConv": ("Conv",), "Gemm": ("Gemm", "MatMul"), "FusedGemm": ("Gemm", "MatMul")}
+# ops ORT fuses into the conv or GEMM before them (batch norm, activations, a residual add)
+FUSED_AFTER = {
+    "BatchNormalization",
+    "Relu",
+    "Clip",
+    "LeakyRelu",
+    "Sigmoid",
+    "HardSigmoid",
+    "Tanh",
+    "Add",
+    "Sum",
+}
 
 
 def _assign(
-    graph, node_names: list[str], rows: list[str], written: dict[str, list[str]] | None = None
+    graph,
+    node_names: list[str],
+    rows: list[str],
+    written: dict[str, list[str]] | None = None,
+    ops: dict[str, str] | None = None,
 ) -> tuple[dict[str, str | None], dict[str, str]]:
     """Each profiled node's row (``node_names`` in ORT's execution order), and the notes of rows that share a
     node or run nothing.
 
-    The optimised node ``/a/b/conv2/conv2.0/Conv_output_0_nchwc`` is named after the tensor its original
-    node wrote, so it maps by the same prefix; a node named otherwise (``ReorderOutput_token_3``, a Squeeze
-    in an If branch) maps by the tensors it writes (``written``: the optimised graph), and else to no row. A row whose original graph has compute nodes but which has no
-    optimised node of its own was fused into a node of a row that feeds it — ORT fuses an op into a producer:
-    BN and the activation into a conv, a residual add and its ReLU into one of the convs it adds. Which
-    producer: the one ORT runs last (a fused op can only run once all its inputs exist).
+    ORT fuses an op into the node of its producer: batch norm and the activation into a conv, a residual add
+    and its ReLU into one of the convs it adds. So a profiled node runs a chain of original nodes: a head (of
+    its own op type: a Conv for a Conv) and what was fused after it. Its name anchors it to one original node
+    of that chain: the one of the same name, the one that wrote the tensor it is named after
+    (``…/conv1.2/Relu_output_0_nchwc``: the chain's last ReLU; its head is found by walking back to a node of
+    the profiled node's op type), or else the one that wrote a tensor it writes (``written``: the optimised
+    graph; a layout reorder back to a row's tensor). A batch norm, activation or add that no chain holds was
+    fused into the node running one of its producers: the one ORT runs last (a fused op can only run once all
+    its inputs exist); other original nodes no chain holds (shape arithmetic) were folded away. A node's time goes to the first row (in execution order) among the rows of the original nodes it
+    runs; when those are several rows, the notes say so on each ("fused: a + b", "fused into a"), and the
+    time is never split.
     """
-    by_depth = sorted(rows, key=lambda r: (-r.count("/"), -len(r)))
-    # ORT names a node it made by fusion "fused <the node it started from>"
-    assign = {n: _row_of(n.removeprefix("fused "), by_depth) for n in node_names}
+    row_of = _Rows(rows)
+    written, ops = written or {}, ops or {}
+    by_name = {node.name: node for node in graph.node}
     producers = {out: node for node in graph.node for out in node.output}
-    for n, row in assign.items():
-        # e.g. a Squeeze inside an If branch, a layout reorder back to a row's tensor: by what it wrote
-        for out in (written or {}).get(n, []):
-            if row is None:
-                row = _row_of(out, by_depth)
-            if row is None and out in producers:
-                row = _row_of(producers[out].name, by_depth)
-        assign[n] = row
-    last_run: dict[str, int] = {}
-    for i, n in enumerate(node_names):
-        row = assign[n]
-        if row is not None:
-            last_run[row] = i
-    original: dict[str, list] = {}
-    for node in graph.node:
-        row = _row_of(node.name, by_depth)
-        if row is not None:
-            original.setdefault(row, []).append(node)
+    order = {n: i for i, n in enumerate(node_names)}
+
+    def anchor(name: str):
+        plain = name.removeprefix("fused ")
+        if plain in by_name:
+            return by_name[plain]
+        if plain.removesuffix("_nchwc") in producers:
+            return producers[plain.removesuffix("_nchwc")]
+        return next((producers[t] for t in written.get(name, []) if t in producers), None)
+
+    runs: dict[str, str] = {}  # original node name -> the profiled node that runs it
+    for n in node_names:
+        node = anchor(n)
+        if node is None or node.name in runs:
+            continue
+        chain = [node]
+        heads = HEADS.get(ops.get(n, ""), (ops.get(n, ""),))
+        while chain[-1].op_type not in heads and len(chain) < 6:  # from the chain's tail back to its head
+            inputs = [producers[t] for t in chain[-1].input[:1] if t in producers]
+            if not inputs or inputs[0].name in runs:
+                chain = chain[:1]  # no head of that type behind it: the anchor alone
+                break
+            chain.append(inputs[0])
+        else:
+            if chain[-1].op_type not in heads:
+                chain = chain[:1]
+        for member in chain:
+            runs[member.name] = n
+    for node in graph.node:  # in the graph's (topological) order: a producer is settled before its consumers
+        # only what ORT fuses into a conv or a GEMM; other leftovers (shape arithmetic) were folded away
+        if node.name in runs or node.op_type not in FUSED_AFTER:
+            continue
+        feeding = [
+            runs[producers[t].name] for t in node.input if t in producers and producers[t].name in runs
+        ]
+        if feeding:
+            runs[node.name] = max(feeding, key=order.__getitem__)
+
+    position = {r: i for i, r in enumerate(rows)}
+    covers: dict[str, list[str]] = {n: [] for n in node_names}
+    for original, n in runs.items():
+        row = row_of(original)
+        if row is not None and row not in covers[n]:
+            covers[n].append(row)
+    assign: dict[str, str | None] = {}
     notes: dict[str, str] = {}
-    owner_of: dict[str, str] = {}  # a fused row -> the row whose node runs it
-    spans: dict[str, list[str]] = {}
-    previous = None
+    for n in node_names:
+        span = sorted(covers[n], key=position.__getitem__) or [r for r in [row_of(n)] if r is not None]
+        if not span:  # a node anchored to an original node another chain holds (a reorder): that node's row
+            node = anchor(n)
+            span = [r for r in [row_of(node.name) if node is not None else None] if r is not None]
+        assign[n] = span[0] if span else None
+        if len(span) > 1:
+            notes[span[0]] = "fused: " + " + ".join(span)
+            for other in span[1:]:
+                notes[other] = f"fused into {span[0]}"
+    timed = {r for r in assign.values() if r is not None}
     for row in rows:
-        if row in last_run:
-            previous = row
-            continue
-        nodes = original.get(row, [])
-        if not nodes or all(n.op_type in NOTHING_RUNS for n in nodes):
-            notes[row] = "runs nothing in ONNX Runtime (removed by the export or the optimiser)"
-            continue
-        feeding = set()
-        for node in nodes:
-            for t in node.input:
-                src = _row_of(producers[t].name, by_depth) if t in producers else None
-                if src is not None and src != row:
-                    feeding.add(owner_of.get(src, src))
-        candidates = [r for r in feeding if r in last_run]
-        owner = max(candidates, key=last_run.__getitem__) if candidates else previous
-        if owner is None:
-            notes[row] = "no node of its own in the optimised graph"
-            continue
-        owner_of[row] = owner
-        spans.setdefault(owner, [owner]).append(row)
-        notes[row] = f"fused into {owner}"
-    for owner, span in spans.items():
-        notes[owner] = "fused: " + " + ".join(span)
+        if row not in timed and row not in notes:
+            notes[row] = (
+                "runs nothing of its own in ONNX Runtime (folded into a neighbour or removed by the export)"
+            )
     return assign, notes
