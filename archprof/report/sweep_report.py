@@ -237,6 +237,7 @@ def render_html(s: Sweep, *, title: str, generated: str = "") -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{E(title)} — archprof</title><style>{CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-        f"<header><h1>{E(title)}</h1><p>archprof sweep · {E(generated)} · {len(f):,} configurations"
+        f"<header><h1>{E(title)}</h1><p>{E(s.spec.name)}{' — ' + E(s.spec.citation) if s.spec.citation else ''}"
+        f"</p><p>archprof sweep · {E(generated)} · {len(f):,} configurations"
         f"</p></header><main>{body}</main></body></html>"
     )
