@@ -224,13 +224,12 @@ def profile(
         isolated=isolated,
         max_memory=max_memory,
     ).check()  # bad options are refused before any work
-    if latency:
-        from . import backends
+    from . import backends
 
-        if len(backends.names(backend)) != 1:
-            raise ConfigError(
-                "profile measures with one backend; compare takes several (--backend torch,onnxruntime)"
-            )
+    if len(backends.names(backend, installed=latency)) != 1:  # a bad name is refused even when counting only
+        raise ConfigError(
+            "profile measures with one backend; compare takes several (--backend torch,onnxruntime)"
+        )
     layers = costs.count(config, dtype=dtype, batch=batch)
     measured = roof = None
     if latency:
@@ -341,10 +340,10 @@ def run_compare(
     counted = grid.counts(configs, dtype, batch)
     measured = roof = None
     others: dict[str, list] = {}  # the second and further backends' measurements, side by side
-    if latency:
-        from . import backends
+    from . import backends
 
-        runtimes = backends.names(backend)
+    runtimes = backends.names(backend, installed=latency)  # a bad name is refused even when counting only
+    if latency:
         from .guard import check
         from .measure import GridOptions, grid_steps, measure_grid, roofline
 

@@ -237,6 +237,11 @@ def test_without_onnxruntime_the_error_says_how_to_install(run, monkeypatch):
     "argv, words",
     [
         (["profile", "mobilenet_v1", "--backend", "tensorrt"], "unknown backend 'tensorrt'"),
+        (["profile", "mobilenet_v1", "--backend", "tensorrt", "--no-latency"], "unknown backend 'tensorrt'"),
+        (
+            ["compare", "mobilenet_v1", "--backend", "torch,tensorrt", "--no-latency"],
+            "unknown backend 'tensorrt'",
+        ),
         (["profile", "mobilenet_v1", "--backend", "torch,onnxruntime"], "one backend"),
         (["compare", "mobilenet_v1", "--backend", "torch,torch"], "each once"),
         (["profile", "mobilenet_v1", "--backend", "onnxruntime", "--dtype", "float16"], "float32"),

@@ -54,15 +54,19 @@ def get(name: str = "torch") -> Backend:
     return getattr(mod, attr)()
 
 
-def names(text: str) -> list[str]:
-    """``"torch,onnxruntime"`` → ``["torch", "onnxruntime"]``, each checked (known, installed); no repeats."""
+def names(text: str, installed: bool = True) -> list[str]:
+    """``"torch,onnxruntime"`` → ``["torch", "onnxruntime"]``, each checked: known, no repeats, and (with
+    ``installed``) its runtime installed."""
     from ..errors import ConfigError
 
     out = [t.strip() for t in text.split(",")]
     if not all(out) or len(set(out)) != len(out):
         raise ConfigError(f"--backend takes backend names, comma-separated, each once; got {text!r}")
     for name in out:
-        get(name)
+        if installed:
+            get(name)
+        elif name not in BACKENDS:
+            raise ConfigError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
     return out
 
 
