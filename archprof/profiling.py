@@ -54,9 +54,8 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
         )
     if measured.output_bytes:
         out["measured_output_bytes"] = out["path"].map(measured.output_bytes).astype(float)
-    if (
-        measured.row_notes
-    ):  # "fused: conv2 + add" on the row that carries the time, "fused into …" on the others
+    if measured.row_notes:
+        # "fused: conv2 + add" on the row that carries the time, "fused into …" on the others
         out["latency_note"] = out["path"].map(measured.row_notes)
     out["achieved_gflops"] = flops / (out["latency_ms"] / 1e3) / 1e9
     if roof is not None:
