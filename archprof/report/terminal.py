@@ -173,11 +173,12 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
             f"min {units.ms(e['min_ms'])}; {e['n']} timed passes)\n"
         )
         text.append("per-layer sum: ", "bold")
+        timing = (
+            "ONNX Runtime's profiler adds" if lat.get("backend") == "onnxruntime" else "the timing hooks add"
+        )
         text.append(
             f"{units.ms(lat['per_layer_sum_ms'])} = {lat['per_layer_sum_ratio']:.2f} × the end-to-end median "
-            f"(medians of each layer inside the full pass; "
-            f"{'ONNX Runtime' + chr(39) + 's profiler adds' if lat.get('backend') == 'onnxruntime' else 'the timing hooks add'}"
-            f" {lat['hook_overhead']:+.1%})"
+            f"(medians of each layer inside the full pass; {timing} {lat['hook_overhead']:+.1%})"
         )
         if lat.get("unattributed_ms"):
             text.append(f"; {units.ms(lat['unattributed_ms'])} in nodes of no row (layout reorders)")
@@ -340,7 +341,8 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
         backend = (environment or {}).get("backend", "torch")
         rows = rows.rename(columns={"latency (median)": f"latency ({backend})"})
         for name in reversed(others):  # its IQR is in the JSON and CSV; the table keeps to what fits
-            rows.insert(at, f"vs {backend}", configs[f"latency_ratio_{name}"].map(units.ratio).values)
+            ratio = f"vs {backend}" if len(others) == 1 else f"{name} vs {backend}"
+            rows.insert(at, ratio, configs[f"latency_ratio_{name}"].map(units.ratio).values)
             rows.insert(at, f"latency ({name})", configs[f"latency_ms_{name}"].map(units.ms).values)
     for col in rows.columns:
         table.add_column(col, no_wrap=True, justify="left" if col == "model" else "right")
