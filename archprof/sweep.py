@@ -580,48 +580,51 @@ def run_sweep(
         dict.fromkeys(int(r) for r in (resolutions or base.resolutions or (base.resolution,)))
     )
     counted = count_grid(plan, alphas, resolutions, dtype, batch)
+    # every column as an array first, the DataFrame once at the end (pandas' per-column work would otherwise
+    # cost more than the counting on a small grid)
+    cols: dict[str, np.ndarray] = {
+        "alpha": counted.alpha,
+        "resolution": counted.resolution,
+        "params": counted.params,
+        "paper_params": counted.paper_params,
+        "mult_adds": counted.mult_adds,
+        "peak_activation_bytes": counted.peak_activation_bytes,
+    }
     n = len(counted.alpha)
-    frame = pd.DataFrame(
-        {
-            "model": base.key,
-            "variant": base.variant,
-            "alpha": counted.alpha,
-            "resolution": counted.resolution,
-            "params": counted.params,
-            "paper_params": counted.paper_params,
-            "mult_adds": counted.mult_adds,
-            "peak_activation_bytes": counted.peak_activation_bytes,
-        },
-        index=pd.RangeIndex(n),
-    )
-    frame["reported_top1"] = _reported(base, frame)
-    frame["latency_ms"] = np.nan
-    frame["latency_source"] = None
+    cols["reported_top1"] = _reported(base, counted.alpha, counted.resolution)
+    cols["latency_ms"] = np.full(n, np.nan)
     source = None
     if latency == "predicted" and predictor is not None:
         from .transforms import configure
 
         predicted = []
-        for a, r in zip(frame["alpha"], frame["resolution"]):
+        for a, r in zip(counted.alpha, counted.resolution):
             p = predictor.predict(configure(base, "base", float(a), int(r)))
             predicted.append(p.total_ms)
             source = p.source
-        frame["latency_ms"] = np.asarray(predicted, dtype=float)
-        frame["latency_source"] = source
+        cols["latency_ms"] = np.asarray(predicted, dtype=float)
     keep = np.ones(n, dtype=bool)
     if budget_mult_adds is not None:
-        keep &= frame["mult_adds"].to_numpy() <= budget_mult_adds
+        keep &= cols["mult_adds"] <= budget_mult_adds
     if budget_ms is not None:
-        keep &= frame["latency_ms"].to_numpy() <= budget_ms
+        keep &= cols["latency_ms"] <= budget_ms
     over = int(n - keep.sum())
-    frame = frame[keep].reset_index(drop=True)
+    if over:
+        cols = {k: v[keep] for k, v in cols.items()}
     cost = "latency_ms" if latency == "predicted" else "mult_adds"
-    frame["pareto"] = pareto(
-        frame[cost].to_numpy(dtype=float),
-        frame["params"].to_numpy(dtype=float),
-        frame["reported_top1"].to_numpy(dtype=float),
+    cols["pareto"] = pareto(
+        cols[cost].astype(float), cols["params"].astype(float), cols["reported_top1"].astype(float)
     )
-    frame = frame[SWEEP_COLUMNS]
+    m = len(cols["alpha"])
+    frame = pd.DataFrame(
+        {
+            "model": np.full(m, base.key, dtype=object),
+            "variant": np.full(m, base.variant, dtype=object),
+            **{k: cols[k] for k in SWEEP_COLUMNS[2:] if k in cols},
+            "latency_source": np.full(m, source, dtype=object),
+        },
+        columns=SWEEP_COLUMNS,
+    )
     return Sweep(
         frame,
         base,
@@ -637,10 +640,9 @@ def run_sweep(
     )
 
 
-def _reported(spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray:
+def _reported(spec: ModelSpec, a: np.ndarray, r: np.ndarray) -> np.ndarray:
     """The spec's reported top-1 where a configuration is exactly one the paper reports; NaN elsewhere."""
-    out = np.full(len(frame), np.nan)
-    a, r = frame["alpha"].to_numpy(), frame["resolution"].to_numpy()
+    out = np.full(len(a), np.nan)
     for variant, alpha, resolution, top1 in spec.reported_top1:
         if variant == spec.variant:
             out[(a == alpha) & (r == resolution)] = top1
