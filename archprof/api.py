@@ -224,6 +224,12 @@ def profile(
         isolated=isolated,
         max_memory=max_memory,
     ).check()  # bad options are refused before any work
+    from . import backends
+
+    if len(backends.names(backend, installed=latency)) != 1:  # a bad name is refused even when counting only
+        raise ConfigError(
+            "profile measures with one backend; compare takes several (--backend torch,onnxruntime)"
+        )
     layers = costs.count(config, dtype=dtype, batch=batch)
     measured = roof = None
     if latency:
@@ -309,7 +315,11 @@ def run_compare(
     backend: str = "torch",
     progress: Progress = _NoProgress,
 ) -> Comparison:
-    """Every configuration of ``specs`` over their default grids (or the α / resolution / ρ lists given)."""
+    """Every configuration of ``specs`` over their default grids (or the α / resolution / ρ lists given).
+
+    ``backend`` names the runtime that measures, or several, comma-separated (``"torch,onnxruntime"``): the
+    first gives ``latency_ms``, each other one its own columns beside it (``latency_ms_onnxruntime``, …).
+    """
     from .measure import MeasureOptions
 
     refs = list(specs)  # α and ρ lists apply to the specs; model files are profiled as written
@@ -331,6 +341,10 @@ def run_compare(
         raise ConfigError(f"--max-rounds must be at least 3, got {max_rounds}")
     counted = grid.counts(configs, dtype, batch)
     measured = roof = None
+    others: dict[str, list] = {}  # the second and further backends' measurements, side by side
+    from . import backends
+
+    runtimes = backends.names(backend, installed=latency)  # a bad name is refused even when counting only
     if latency:
         import torch  # noqa: F401  (loaded before the guard reads this process's resident set)
 
@@ -347,22 +361,28 @@ def run_compare(
         )
         rounds = GridOptions(max_rounds=max_rounds)
         with (
-            progress(grid_steps(len(configs), rounds) + 1, "measuring") as bar,
+            progress(grid_steps(len(configs), rounds) * len(runtimes) + 1, "measuring") as bar,
             _users_failures(*[c for c in configs if isinstance(c, ModuleModel)]),
         ):
-            measured = measure_grid(configs, opts, rounds, bar.advance, backend)
+            measured = measure_grid(configs, opts, rounds, bar.advance, runtimes[0])
+            for name in runtimes[1:]:
+                others[name] = measure_grid(configs, opts, rounds, bar.advance, name)
             roof = roofline(opts.threads, opts.device, opts.dtype)
             bar.advance("roofline")
     layers = grid.layer_frame(configs, counted, measured, roof)
     totals = grid.config_frame(configs, layers, measured)
+    for name, runs in others.items():
+        grid.side_by_side(totals, layers, name, runs)
     warnings = []
     if measured:
-        for i, m in enumerate(measured):
-            summary = profiling.latency_summary(layers[layers["config"] == i], m)
-            warnings += [
-                f"{configs[i].label}: {w}"
-                for w in profiling.warnings_for(summary, m.environment, "raise --max-rounds")
-            ]
+        for name, runs in [(runtimes[0], measured), *others.items()]:
+            for i, m in enumerate(runs):
+                summary = profiling.latency_summary(layers[layers["config"] == i], m)
+                prefix = f"{configs[i].label}" + (f" ({name})" if others else "")
+                warnings += [
+                    f"{prefix}: {w}"
+                    for w in profiling.warnings_for(summary, m.environment, "raise --max-rounds")
+                ]
     from . import validate
 
     # the paper's claims for these specs, from the counts (the fvcore cross-check is `archprof validate`)

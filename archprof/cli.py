@@ -1,4 +1,4 @@
-"""The command line: ``archprof list | show | profile | compare | diff | validate``.
+"""The command line: ``archprof list | show | profile | compare | sweep | diff | validate``.
 
 This is the edge where files are read and written and text is printed. Every
 ``ArchprofError`` becomes one line on stderr and exit code 2; Ctrl-C exits 130.
@@ -138,6 +138,19 @@ def _measure_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     m = p.add_argument_group("measuring (latency, measured memory, roofline)")
     m.add_argument("--no-latency", action="store_true", help="count only: build and time nothing (instant)")
     m.add_argument(
+        "--backend",
+        metavar="NAME" + (",NAME" if grid else ""),
+        help=(
+            "the runtimes that measure, comma-separated, side by side: torch (eager, default) and "
+            "onnxruntime (the model exported to ONNX, run by ONNX Runtime's CPU provider; "
+            "pip install 'archprof[onnx]'), e.g. --backend torch,onnxruntime"
+            if grid
+            else "the runtime that measures: torch (eager, default) or onnxruntime (the model exported to "
+            "ONNX, run by ONNX Runtime's CPU provider, per-row times from its profiler; "
+            "pip install 'archprof[onnx]')"
+        ),
+    )
+    m.add_argument(
         "--threads",
         type=_number(int, 1, MAX_THREADS),
         metavar="N",
@@ -193,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
         "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
         "  archprof diff mobilenet_v1 mobilenet_v1@0.5,160\n"
+        "  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16\n"
         "  archprof validate\n"
         "\nyour own model: in place of a SPEC give FILE.py:NAME, the path of a Python file of yours and the\n"
         "name of the nn.Module class (or of a function returning one) defined in it",
@@ -255,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         "interactive HTML report (reports/<specs>.html unless --html is given).",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
         "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
-        "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
+        "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv\n"
+        "  archprof compare mobilenet_v1 vgg16 --alpha 1 --resolution 224 --backend torch,onnxruntime",
     )
     compare.add_argument(
         "specs", nargs="+", metavar="SPEC", help="built-in specs or spec files, optionally with ':standard'"
@@ -290,6 +305,72 @@ def build_parser() -> argparse.ArgumentParser:
         help="element type of weights and activations (default float32)",
     )
     _measure_args(compare, grid=True)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="count every α × resolution of a large grid at once; the Pareto front",
+        description="Count every configuration of an α × resolution grid of SPEC exactly — params, the "
+        "paper's conv+FC weights, mult-adds (multiply-accumulates of conv and FC layers) and peak "
+        "activation bytes, one row per configuration — and mark the Pareto front: configurations whose "
+        "top-1 the spec reports are compared on mult-adds (or predicted latency), params and top-1, the "
+        "others among themselves on mult-adds and params (top-1 is never interpolated). Nothing is built "
+        "or measured: a grid of a million configurations takes seconds.\n\n"
+        "Ranges are START:STOP:STEP with both ends included (STOP − START a whole number of STEPs), a "
+        "single value, or a comma list: --alpha 0.25:1.4:0.05 is 24 widths from 0.25 to 1.4; "
+        "--resolution 96:256:16 is 11 input sizes in pixels. Without them, the spec's own grid. "
+        "Configurations whose feature maps collapse (or where α leaves a row without channels) are "
+        "skipped and counted. At most 1,000,000 configurations.",
+        epilog=EXIT_CODES
+        + "\nexamples:\n  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16\n"
+        "  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16 --budget-mult-adds 300M\n"
+        "  archprof sweep mobilenet_v2 --format csv --output reports/v2_sweep.csv --html reports/v2_sweep.html",
+    )
+    sweep.add_argument(
+        "spec", metavar="SPEC", help="a built-in spec or a spec file, optionally with ':standard'"
+    )
+    sweep.add_argument(
+        "--alpha",
+        metavar="RANGE",
+        help="width multipliers: START:STOP:STEP (both ends included), one value or a comma list "
+        "(default: the spec's grid)",
+    )
+    sweep.add_argument(
+        "--resolution",
+        metavar="RANGE",
+        help="input resolutions in pixels: START:STOP:STEP (both ends included), one value or a comma "
+        "list of whole numbers (default: the spec's grid)",
+    )
+    sweep.add_argument(
+        "--latency",
+        choices=("predicted",),
+        help="add predicted latency from a latency table (none is available yet: an error says so)",
+    )
+    sweep.add_argument(
+        "--budget-mult-adds",
+        metavar="N",
+        help="keep the configurations with at most N mult-adds; K, M, G suffixes (powers of 1000): 300M",
+    )
+    sweep.add_argument(
+        "--budget-ms",
+        type=_number(float, 0, 1e6, above=True),
+        metavar="MS",
+        help="keep the configurations predicted to run in at most MS milliseconds (implies --latency predicted)",
+    )
+    sweep.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default: the front and the reported configurations, or every row when at most 40), "
+        "json or csv (every configuration)",
+    )
+    sweep.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    sweep.add_argument("--html", metavar="FILE", help="also write an HTML page: the scatter and the front")
+    sweep.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="element type, for the peak activation bytes (default float32)",
+    )
 
     diff = sub.add_parser(
         "diff",
@@ -351,6 +432,7 @@ def _text(text: str) -> str:
 
 # Options that only change how a model is measured: given with --no-latency they would do nothing.
 LATENCY_ONLY = {
+    "backend": "--backend",
     "threads": "--threads",
     "device": "--device",
     "channels_last": "--channels-last",
@@ -453,6 +535,7 @@ def _measure_kwargs(args) -> dict:
         device=args.device or "cpu",
         channels_last=args.channels_last,
         max_memory=parse_size(args.max_memory) if args.max_memory else None,
+        backend=args.backend or "torch",
         progress=_Progress,
     )
 
@@ -556,6 +639,44 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    import time
+
+    from .outputs import STDOUT, check_outputs
+    from .report import sweep_report
+    from .sweep import parse_count, parse_range, run_sweep
+
+    alphas = parse_range(args.alpha, float, "--alpha") if args.alpha else None
+    resolutions = parse_range(args.resolution, int, "--resolution") if args.resolution else None
+    budget = parse_count(args.budget_mult_adds, "--budget-mult-adds") if args.budget_mult_adds else None
+    check_outputs({"--output": args.output, "--html": args.html})  # refused before anything is counted
+    result = run_sweep(
+        args.spec,
+        alphas,
+        resolutions,
+        latency=args.latency,
+        budget_mult_adds=budget,
+        budget_ms=args.budget_ms,
+        dtype=args.dtype,
+    )
+    if args.html:
+        page = sweep_report.render_html(
+            result, title=f"archprof sweep: {args.spec}", generated=time.strftime("%Y-%m-%d %H:%M %Z")
+        )
+        _write(args.html, page)
+    if args.format == "table":
+        _show(sweep_report.table(result), args.output)
+    else:
+        text = sweep_report.to_json(result) if args.format == "json" else sweep_report.to_csv(result)
+        _emit(text, args.output)
+        for line in sweep_report.messages(result):  # stdout stays machine-readable
+            print(f"archprof: note: {line}", file=sys.stderr)
+    for path in (args.html, args.output):
+        if path and path != STDOUT:
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _write(path: str, text: str) -> str:
     """``text`` into the file ``path`` (atomically), or onto stdout for ``-``; returns ``path``."""
     from .outputs import STDOUT, write_atomic
@@ -649,6 +770,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "validate": cmd_validate,
     "diff": cmd_diff,
+    "sweep": cmd_sweep,
 }
 
 

@@ -190,3 +190,23 @@ def config_frame(specs: list[ModelSpec], layers: pd.DataFrame, measured=None) ->
         # a first configuration without any (a network of pools alone) has no ratio to give
         frame[f"{col}_ratio"] = frame[col] / base if base else float("nan")
     return frame
+
+
+def side_by_side(configs: pd.DataFrame, layers: pd.DataFrame, backend: str, measured: list) -> None:
+    """Add a second backend's latencies beside the first's: ``latency_ms_<backend>`` (end-to-end median),
+    ``latency_iqr_ms_<backend>`` and ``latency_ratio_<backend>`` (to the first backend's) per configuration,
+    and ``latency_ms_<backend>`` per layer (its median inside the full pass; NaN where it has no row of its own)."""
+    from .stats import summarize
+
+    e2e = [summarize(m.end_to_end_ms) for m in measured]
+    configs[f"latency_ms_{backend}"] = [s["median_ms"] for s in e2e]
+    configs[f"latency_iqr_ms_{backend}"] = [s["iqr_ms"] for s in e2e]
+    configs[f"latency_ratio_{backend}"] = configs[f"latency_ms_{backend}"] / configs["latency_ms"]
+    per = {
+        (i, path): summarize(times)["median_ms"]
+        for i, m in enumerate(measured)
+        for path, times in m.layer_ms.items()
+    }
+    layers[f"latency_ms_{backend}"] = [
+        per.get((c, p), float("nan")) for c, p in zip(layers["config"], layers["path"])
+    ]

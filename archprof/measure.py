@@ -81,6 +81,9 @@ class Measured:
     page_faults: int = 0  # minor faults during the end-to-end timing
     passes: int = 0  # forward passes timed end to end
     environment: dict = field(default_factory=dict)
+    # what the backend says about rows that share a timed unit or run nothing ("fused: conv2 + add")
+    row_notes: dict[str, str] = field(default_factory=dict)
+    unattributed_ms: list[float] = field(default_factory=list)  # per pass: time that maps to no row
 
 
 @contextlib.contextmanager
@@ -202,8 +205,17 @@ def measure(
         output_bytes=outputs,
         page_faults=faults,
         passes=len(e2e),
-        environment={**environment(opts), "backend": backend},
+        environment={**environment(opts), **_backend_environment(backend, runner)},
+        row_notes=dict(getattr(runner, "row_notes", {})),
+        unattributed_ms=list(getattr(runner, "unattributed_ms", [])),
     )
+
+
+def _backend_environment(backend: str, runner) -> dict:
+    """The backend and, for a runtime other than torch, its version and thread settings."""
+    env = {"backend": backend}
+    env.update(getattr(runner, "environment", lambda: {})())
+    return env
 
 
 @dataclass(frozen=True)
@@ -308,7 +320,7 @@ def measure_grid(
             runners[i].forward()
             hooked[i], layer_times[i] = runners[i].per_row(timer, grid.round_time * 2)
             tick(f"per layer {specs[i].label}")
-    env = {**environment(opts), "backend": backend}
+    env = {**environment(opts), **_backend_environment(backend, runners[0])}
     return [
         Measured(
             end_to_end_ms=times[i],
@@ -317,6 +329,8 @@ def measure_grid(
             page_faults=faults[i],
             passes=len(times[i]),
             environment=env,
+            row_notes=dict(getattr(runners[i], "row_notes", {})),
+            unattributed_ms=list(getattr(runners[i], "unattributed_ms", [])),
         )
         for i in range(len(specs))
     ]

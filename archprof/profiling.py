@@ -54,6 +54,9 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
         )
     if measured.output_bytes:
         out["measured_output_bytes"] = out["path"].map(measured.output_bytes).astype(float)
+    if measured.row_notes:
+        # "fused: conv2 + add" on the row that carries the time, "fused into …" on the others
+        out["latency_note"] = out["path"].map(measured.row_notes)
     out["achieved_gflops"] = flops / (out["latency_ms"] / 1e3) / 1e9
     if roof is not None:
         out["roofline_gflops"] = out["arithmetic_intensity"].map(roof.bound_gflops)
@@ -83,6 +86,12 @@ def latency_summary(layers: pd.DataFrame, measured) -> dict:
         "passes": measured.passes,
         "page_faults_per_pass": measured.page_faults / max(measured.passes, 1),
         "relative_spread": relative_spread(e2e),
+        "backend": measured.environment.get("backend", "torch"),
+        # rows timed together (a fused node spanning rows) or not at all, as the backend reports them
+        "row_notes": dict(measured.row_notes),
+        "unattributed_ms": summarize(measured.unattributed_ms)["median_ms"]
+        if measured.unattributed_ms
+        else None,
     }
 
 

@@ -40,6 +40,18 @@ def width(channels: int, alpha: float, rule: WidthRule) -> int:
     return make_divisible(channels * alpha, rule.divisor)
 
 
+def scaled_channels(layer: Layer, alpha: float, rule: WidthRule) -> int | None:
+    """The output channels α gives ``layer``, or None where α leaves it alone (no width of its own, the classifier).
+
+    The last conv of a spec with ``last conv: fixed for α ≤ 1`` takes ``width(c, max(α, 1))``. The one rule
+    ``with_alpha`` and the sweep plan (``sweep.py``) both apply.
+    """
+    if layer.out_channels is None or layer.role == "classifier":
+        return None
+    a = max(alpha, 1.0) if layer.role == "last_conv" else alpha
+    return width(layer.out_channels, a, rule)
+
+
 def _undeclared(layer, **changes):
     return (
         replace(layer, declared_in=None, declared_input=None, **changes)
@@ -82,10 +94,9 @@ def with_alpha(spec: ModelSpec, alpha: float) -> ModelSpec:
 
     def scale(layer: Layer) -> Layer:
         row = next(rows)
-        if layer.out_channels is None or layer.role == "classifier":
+        out = scaled_channels(layer, alpha, spec.width_rule)
+        if out is None:
             return _undeclared(layer)
-        a = max(alpha, 1.0) if layer.role == "last_conv" else alpha
-        out = width(layer.out_channels, a, spec.width_rule)
         if out < 1:
             raise ConfigError(
                 f"α = {alpha:g} leaves {row.path} (row {row.index}, line {layer.line} of {spec.path}) "

@@ -40,6 +40,7 @@ class Backend(Protocol):
 
 
 def get(name: str = "torch") -> Backend:
+    """The backend called ``name``; a ConfigError for an unknown one or one whose runtime is not installed."""
     from ..errors import ConfigError
 
     if name not in BACKENDS:
@@ -47,7 +48,29 @@ def get(name: str = "torch") -> Backend:
     module, attr = BACKENDS[name]
     import importlib
 
-    return getattr(importlib.import_module(module, __name__), attr)()
+    mod = importlib.import_module(module, __name__)
+    if not getattr(mod, "available", lambda: True)():
+        raise ConfigError(f"--backend {name} needs its runtime, which is not installed: {mod.INSTALL}")
+    return getattr(mod, attr)()
 
 
-BACKENDS = {"torch": (".torch_eager", "TorchEager")}
+def names(text: str, installed: bool = True) -> list[str]:
+    """``"torch,onnxruntime"`` → ``["torch", "onnxruntime"]``, each checked: known, no repeats, and (with
+    ``installed``) its runtime installed."""
+    from ..errors import ConfigError
+
+    out = [t.strip() for t in text.split(",")]
+    if not all(out) or len(set(out)) != len(out):
+        raise ConfigError(f"--backend takes backend names, comma-separated, each once; got {text!r}")
+    for name in out:
+        if installed:
+            get(name)
+        elif name not in BACKENDS:
+            raise ConfigError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    return out
+
+
+BACKENDS = {
+    "torch": (".torch_eager", "TorchEager"),
+    "onnxruntime": (".onnxruntime_cpu", "OnnxRuntimeCPU"),  # the optional extra archprof[onnx]
+}

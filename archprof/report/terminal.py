@@ -175,13 +175,28 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
             f"min {units.ms(e['min_ms'])}; {e['n']} timed passes)\n"
         )
         text.append("per-layer sum: ", "bold")
+        timing = (
+            "ONNX Runtime's profiler adds" if lat.get("backend") == "onnxruntime" else "the timing hooks add"
+        )
         text.append(
             f"{units.ms(lat['per_layer_sum_ms'])} = {lat['per_layer_sum_ratio']:.2f} × the end-to-end median "
-            f"(medians of each layer inside the full pass; the timing hooks add {lat['hook_overhead']:+.1%})"
+            f"(medians of each layer inside the full pass; {timing} {lat['hook_overhead']:+.1%})"
         )
+        if lat.get("unattributed_ms"):
+            text.append(f"; {units.ms(lat['unattributed_ms'])} in nodes of no row (layout reorders)")
         if lat.get("isolated_sum_ms") is not None:
             text.append(f"; each layer alone: {units.ms(lat['isolated_sum_ms'])} (hot-cache lower bound)")
         text.append("\n")
+        spans = [
+            note.removeprefix("fused: ")
+            for note in (lat.get("row_notes") or {}).values()
+            if note.startswith("fused: ")
+        ]
+        if spans:
+            text.append("timed together: ", "bold")
+            text.append(
+                f"{'; '.join(spans)} (one fused node each in {lat.get('backend')}: the time is the first row's)\n"
+            )
     roof = extras.get("roofline")
     if roof:
         text.append("roofline: ", "bold")
@@ -197,7 +212,8 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
             f"{env['cpu']}, {env['threads']} thread{'s' if env['threads'] != 1 else ''} of {env['cores']} cores, "
             f"{env['device']}{' ' + env['gpu'] if env.get('gpu') else ''}, {env['dtype']}, batch {env['batch']}"
             f"{', channels-last' if env['channels_last'] else ''}, torch {env['torch']}, "
-            f"GLIBC_TUNABLES {'set' if env['glibc_tunables'] else 'not set'}, {env['date']}\n"
+            f"GLIBC_TUNABLES {'set' if env['glibc_tunables'] else 'not set'}, {env['date']}"
+            f"{', onnxruntime ' + env['onnxruntime'] if env.get('onnxruntime') else ''}\n"
         )
     return text
 
@@ -318,6 +334,19 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
         header_style="bold",
         box=box.SIMPLE_HEAD,
     )
+    others = [
+        c.removeprefix("latency_ms_")
+        for c in configs.columns
+        if c.startswith("latency_ms_") and c != "latency_ms_ratio"
+    ]
+    if others:  # a second runtime measured the same configurations: its latency beside the first's
+        at = list(rows.columns).index("IQR") + 1 if "IQR" in rows.columns else len(rows.columns)
+        backend = (environment or {}).get("backend", "torch")
+        rows = rows.rename(columns={"latency (median)": f"latency ({backend})"})
+        for name in reversed(others):  # its IQR is in the JSON and CSV; the table keeps to what fits
+            ratio = f"vs {backend}" if len(others) == 1 else f"{name} vs {backend}"
+            rows.insert(at, ratio, configs[f"latency_ratio_{name}"].map(units.ratio).values)
+            rows.insert(at, f"latency ({name})", configs[f"latency_ms_{name}"].map(units.ms).values)
     for col in rows.columns:
         table.add_column(col, no_wrap=True, justify="left" if col == "model" else "right")
     previous = None
@@ -332,7 +361,13 @@ def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | 
             Text(
                 f"latency: median of end-to-end passes in interleaved rounds; {environment['cpu']}, "
                 f"{environment['threads']} thread(s), torch {environment['torch']}, {environment['device']}, "
-                f"{environment['dtype']}, batch {environment['batch']}",
+                f"{environment['dtype']}, batch {environment['batch']}"
+                + (
+                    f"; backends {environment.get('backend')}, {', '.join(others)}"
+                    if others
+                    else f"; backend {environment.get('backend', 'torch')}"
+                )
+                + (f", onnxruntime {environment['onnxruntime']}" if environment.get("onnxruntime") else ""),
                 style="dim",
             )
         )

@@ -1,0 +1,53 @@
+"""Predicted latency: the interface a latency predictor (a lookup table of measured rows) plugs into.
+
+A ``Predictor`` turns one configuration into a ``Prediction``: the end-to-end time in ms,
+the time of every leaf row (keyed by the row's ``path``, as measured rows are) and where
+the numbers come from (the table file, the machine and threads it was measured on).
+``archprof sweep --latency predicted`` and ``--budget-ms`` use it. Predictors are found
+by name in ``PREDICTORS`` (module, attribute), as backends are in ``backends.BACKENDS``;
+none is registered yet, so asking for one is a ``ConfigError`` that says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .errors import ConfigError
+from .spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One configuration's predicted latency."""
+
+    total_ms: float
+    per_row_ms: dict[str, float] = field(default_factory=dict)  # leaf row path -> ms
+    source: str = ""  # what the prediction rests on: "lut: tables/cpu-1thread.json (…)"
+
+
+class Predictor(Protocol):
+    name: str
+
+    def predict(self, spec: ModelSpec) -> Prediction:
+        """The predicted latency of ``spec``, one configuration (raises ConfigError for what it cannot predict)."""
+
+
+# name -> (module relative to this package, attribute): the latency-table work registers "lut" here
+PREDICTORS: dict[str, tuple[str, str]] = {}
+
+UNAVAILABLE = (
+    "predicted latency needs a latency table, and this version of archprof has none yet; "
+    "count without it (drop --latency predicted / --budget-ms) or use --budget-mult-adds"
+)
+
+
+def get(name: str = "lut") -> Predictor:
+    """The predictor called ``name``, or a ConfigError saying that no latency table is available."""
+    if name not in PREDICTORS:
+        raise ConfigError(
+            UNAVAILABLE if not PREDICTORS else f"unknown predictor {name!r}; known: {', '.join(PREDICTORS)}"
+        )
+    module, attr = PREDICTORS[name]
+    return getattr(importlib.import_module(module, __package__), attr)()

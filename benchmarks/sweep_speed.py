@@ -1,0 +1,88 @@
+"""Configurations counted per second: the sweep's compiled plan against the per-configuration path.
+
+Target (issue 13, item 5): analytic counting ≥ 100,000 configurations per second on one
+core for MobileNetV1-sized specs, exact. Three grids per spec — the issue's example
+(α 0.25:1.4:0.05 × resolution 96:256:16, 264 configurations), a fine one (18,711) and a
+very fine one (185,311) — each counted by
+
+- ``count_grid``: the compiled plan's counts (the plan compiled once per spec; its
+  compile time is printed apart),
+- ``run_sweep``: the same plus the DataFrame, the reported top-1 and the Pareto front
+  (what ``archprof sweep`` computes before rendering),
+- the per-configuration path (``transforms.configure`` + ``costs.count`` + ``totals``,
+  what ``compare --no-latency`` does), on 80 configurations of the grid, and its counting
+  alone (``costs.count`` + ``totals`` of configurations already transformed).
+
+Best of several runs (the machine is shared). Single-threaded numpy is what one core
+means here: run it with OMP_NUM_THREADS=1 (numpy's elementwise ops are single-threaded
+anyway).
+
+    python benchmarks/sweep_speed.py
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from archprof import costs
+from archprof.catalog import load
+from archprof.sweep import compile_plan, count_grid, parse_range, plan_for, run_sweep
+from archprof.transforms import configure, with_resolution
+
+GRIDS = [
+    ("0.25:1.4:0.05", "96:256:16"),
+    ("0.25:1.4:0.005", "96:256:2"),
+    ("0.25:1.4:0.001", "96:256:1"),
+]
+
+
+def best(f, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    print(
+        f"{'spec':<14} {'grid':>9} {'count_grid':>14} {'run_sweep':>14} {'per-config path':>16} "
+        f"{'(counting alone)':>17}"
+    )
+    for ref in ("mobilenet_v1", "mobilenet_v2", "resnet50", "googlenet"):
+        spec = load(ref)
+        t0 = time.perf_counter()
+        compile_plan(with_resolution(spec, spec.resolution))
+        compile_ms = (time.perf_counter() - t0) * 1e3
+        plan = plan_for(ref)
+        for a_text, r_text in GRIDS:
+            alphas = parse_range(a_text, float, "--alpha")
+            resolutions = parse_range(r_text, int, "--resolution")
+            n = len(alphas) * len(resolutions)
+            repeat = 7 if n < 1000 else 3
+            fast = n / best(lambda a=alphas, r=resolutions, p=plan: count_grid(p, a, r), repeat)
+            swept = n / best(lambda a=alphas, r=resolutions, s=ref: run_sweep(s, a, r), repeat)
+            sample = [(a, r) for a in alphas[:: max(1, len(alphas) // 8)][:8] for r in resolutions[:10]][:80]
+
+            def old(sample=sample, spec=spec):
+                for a, r in sample:
+                    costs.totals(costs.count(configure(spec, "base", a, r)))
+
+            slow = len(sample) / best(old, 2)
+            configured = [configure(spec, "base", a, r) for a, r in sample]
+
+            def counting(configured=configured):
+                for c in configured:
+                    costs.totals(costs.count(c))
+
+            alone = len(sample) / best(counting, 2)
+            print(f"{ref:<14} {n:>9,} {fast:>12,.0f}/s {swept:>12,.0f}/s {slow:>14,.0f}/s {alone:>15,.0f}/s")
+        print(f"{'':<14} plan compiled in {compile_ms:.1f} ms (once per spec and process)")
+
+
+if __name__ == "__main__":
+    main()
