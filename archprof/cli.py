@@ -782,8 +782,8 @@ def main(argv: list[str] | None = None) -> int:
     from .interrupts import Terminated
     from .sanitize import one_line
 
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # inside: a signal can land while the parser is built
         return COMMANDS[args.command](args)
     except BaseException as e:
         # Whatever a signal turned into on its way up is the interruption: raised inside a C extension's
@@ -800,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
             return e.exit_code
         if isinstance(e, BrokenPipeError):
             return 0
-        raise
+        raise  # argparse's SystemExit (usage error, --help), or a bug: its traceback
 
 
 MEASURING_COMMANDS = ("profile", "compare")
@@ -837,10 +837,11 @@ def entry() -> None:
         # on failure measure untuned; the page-fault warning will say so
         with contextlib.suppress(OSError):
             os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
-    from .interrupts import running
+    from .interrupts import running, starting
 
     running()
     code = main(argv)
+    starting()  # from here on nothing is half-done: a late signal leaves at once, with its code
     if code in (130, 143):
         # Interrupted: everything is cleaned up and said. Leave now, without the interpreter's shutdown, where an
         # interrupt that landed in torch's or fvcore's native code can resurface and kill the process by SIGINT
