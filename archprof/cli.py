@@ -231,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)"
     )
     compare.add_argument(
+        "--no-html",
+        action="store_true",
+        help="write no HTML report (the summary, and --csv / --json if given)",
+    )
+    compare.add_argument(
         "--csv", metavar="PATH", help="also write every layer row and configuration total as CSV"
     )
     compare.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
@@ -414,17 +419,21 @@ def _report_name(refs: list[str]) -> str:
 
 
 def cmd_compare(args) -> int:
+    import shlex
     import time
 
     from .api import run_compare
+    from .errors import ConfigError
     from .grid import parse_list
     from .outputs import check_writable, write_atomic
-    from .report import export, html, terminal
+    from .report import export, terminal
 
+    if args.no_html and args.html:
+        raise ConfigError("--no-html and --html contradict each other: give one")
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
     rhos = parse_list(args.rho, float, "--rho") if args.rho else None
-    html_path = args.html or f"reports/{_report_name(args.specs)}.html"
+    html_path = None if args.no_html else args.html or f"reports/{_report_name(args.specs)}.html"
     for path in (html_path, args.csv, args.json):  # refused before anything is measured
         if path:
             check_writable(path)
@@ -438,17 +447,14 @@ def cmd_compare(args) -> int:
         **_measure_kwargs(args),
     )
     configs, layers, checks = result.configs, result.layers, result.checks
-    title = "archprof: " + " vs ".join(args.specs)
-    page = html.render(
-        configs,
-        layers,
-        title=title,
-        environment=result.environment,
-        roof=result.roofline,
-        checks=checks,
-        generated=time.strftime("%Y-%m-%d %H:%M %Z"),
-    )
-    written = [write_atomic(html_path, page)]
+    written = []
+    if html_path:
+        page = result.to_html(
+            title="archprof: " + " vs ".join(args.specs),
+            command=shlex.join(["archprof", *args.argv]),
+            generated=time.strftime("%Y-%m-%d %H:%M %Z"),
+        )
+        written.append(write_atomic(html_path, page))
     if args.csv:
         written.append(write_atomic(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
     if args.json:
@@ -561,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import ArchprofError
 
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given, for the report
     try:
         return COMMANDS[args.command](args)
     except ArchprofError as e:
