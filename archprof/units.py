@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def missing(x) -> bool:
@@ -54,11 +55,19 @@ BINARY_PREFIXES = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"
 
 
 def sig3(x: float) -> str:
-    """``x`` to three significant digits, without an exponent: 568.74 → "569", 4.2319 → "4.23", 0.0412 → "0.0412"."""
+    """``x`` to three significant digits, without an exponent: 568.74 → "569", 4.2319 → "4.23", 0.0412 → "0.0412".
+
+    Halves round up, on the float's exact value (12.25 → "12.3"), as JavaScript's ``toPrecision`` does, so
+    the page's twin of this formatter (report/assets/report.js) prints the same digits.
+    """
     if x == 0:
         return "0"
-    rounded = float(f"{x:.3g}")  # 999.6 → 1000.0: the digits are counted after rounding
-    digits = max(0, 2 - math.floor(math.log10(abs(rounded))))
+    exact = Decimal(x)
+    step = Decimal(1).scaleb(exact.adjusted() - 2)
+    rounded = exact.quantize(step, rounding=ROUND_HALF_UP)
+    if rounded.adjusted() > exact.adjusted():  # 999.6 → 1000: one digit fewer after the point
+        rounded = rounded.quantize(step * 10, rounding=ROUND_HALF_UP)
+    digits = max(0, 2 - rounded.adjusted())
     return f"{rounded:,.{digits}f}"
 
 

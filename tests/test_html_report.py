@@ -356,7 +356,8 @@ def test_duration(ms, shown):
 
 
 def test_size_and_percent():
-    assert units.size(12_845_056) == "12.2 MiB"  # 12,845,056 / 2^20 = 12.25 → 3 significant digits
+    assert units.size(12_845_056) == "12.3 MiB"  # 12,845,056 / 2^20 = 12.25: halves round up
+    assert units.sig3(1.005) == "1.00"  # the float 1.005 is 1.00499999…: rounded on its exact value
     assert units.size(512) == "512 B" and units.size(401_408) == "392 KiB"
     assert units.percent(0.02) == "< 0.1 %" and units.percent(12.345) == "12.3 %"
 

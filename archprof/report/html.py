@@ -69,13 +69,12 @@ PLOTLY_CONFIG = {
 }
 BASE_LAYOUT: dict[str, Any] = {
     "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
-    "margin": {"l": 64, "r": 16, "t": 48, "b": 56},
+    "margin": {"l": 64, "r": 16, "t": 28, "b": 56},
     "paper_bgcolor": "#fff",
     "plot_bgcolor": "#fff",
     "hovermode": "closest",
     "autosize": True,
     "legend": {"orientation": "h", "y": -0.22},
-    "title": {"x": 0, "xanchor": "left", "font": {"size": 14}},
 }
 # the per-layer timing's limits: below this a layer's median is within the timer's and the hooks' resolution
 TIMING_RESOLUTION_MS = 0.02
@@ -128,8 +127,12 @@ def _figure(fig: go.Figure, height: int, **layout: Any) -> dict:
     return {"data": out["data"], "layout": out["layout"]}
 
 
-def _chart(fig_id: str, height: int) -> str:
-    return f'<div class="chart pending" id="{E(fig_id)}" data-fig="{E(fig_id)}" style="min-height:{height}px"></div>'
+def _chart(fig_id: str, height: int, caption: str) -> str:
+    """A chart's place in the page: its caption as HTML (it wraps, and shows before plotly.js has loaded)."""
+    return (
+        f'<figure><figcaption>{E(caption)}</figcaption><div class="chart pending" id="{E(fig_id)}" '
+        f'data-fig="{E(fig_id)}" style="min-height:{height}px"></div></figure>'
+    )
 
 
 def _log_ticks(values: Sequence[float], fmt: Callable[[float], str]) -> dict:
@@ -364,13 +367,12 @@ def _tradeoff_figure(
     return _figure(
         fig,
         440,
-        title={"text": f"top-1 (reported) against {axis}"},
         xaxis={
             "type": "log",
-            "title": {"text": axis + " (log scale)"},
+            "title": {"text": axis},
             **_log_ticks(reported[col].tolist(), fmt),
         },
-        yaxis={"title": {"text": "ImageNet top-1 (%), as reported"}},
+        yaxis={"title": {"text": "top-1 (%), reported"}},
     )
 
 
@@ -391,12 +393,18 @@ def _tradeoff(configs: pd.DataFrame, measured: bool, figures: dict) -> str:
     figures["fig-tradeoff-mult-adds"] = _tradeoff_figure(
         configs, "mult_adds", "pareto", "mult-adds", units.si, False
     )
-    parts.append(_chart("fig-tradeoff-mult-adds", 440))
+    parts.append(_chart("fig-tradeoff-mult-adds", 440, "Top-1 (reported) against mult-adds (log scale)"))
     if measured:
         figures["fig-tradeoff-latency"] = _tradeoff_figure(
             configs, "latency_ms", "pareto_latency", "latency", units.duration, True
         )
-        parts.append(_chart("fig-tradeoff-latency", 440))
+        parts.append(
+            _chart(
+                "fig-tradeoff-latency",
+                440,
+                "Top-1 (reported) against measured latency (log scale; whiskers: IQR)",
+            )
+        )
     parts.append("</div>")
     if measured:
         parts.append(
@@ -525,7 +533,7 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
         {"ref": ref, "configs": [int(x) for x in g["config"]]}
         for ref, g in configs.groupby("ref", sort=False)
     ]
-    layout = {k: v for k, v in BASE_LAYOUT.items() if k != "title"}
+    layout = dict(BASE_LAYOUT)
     layout.update(
         height=460,
         barmode="relative",
@@ -568,7 +576,8 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
         f'<label>bars show <select id="pl-metric">{metric_opts}</select></label>'
         '<span id="pl-fold"><button type="button" id="pl-collapse">fold all blocks</button> '
         '<button type="button" id="pl-expand">unfold all</button></span></div>'
-        '<div class="chart pending" id="fig-layers" style="min-height:460px"></div>' + table
+        '<figure><figcaption id="pl-caption">Per row of the selected configuration</figcaption>'
+        '<div class="chart pending" id="fig-layers" style="min-height:460px"></div></figure>' + table
     )
     return section, data
 
@@ -605,8 +614,7 @@ def _heatmap(group: pd.DataFrame, col: str, title: str, fmt) -> dict:
     return _figure(
         fig,
         300,
-        title={"text": _pt(title)},
-        margin={"l": 70, "r": 10, "t": 40, "b": 40},
+        margin={"l": 70, "r": 10, "t": 16, "b": 40},
         xaxis={"type": "category", "title": {"text": "resolution"}},
         yaxis={"type": "category", "automargin": True},
     )
@@ -624,7 +632,7 @@ def _grids(configs: pd.DataFrame, measured: bool, figures: dict) -> str:
         for col, title, fmt in metrics:
             fig_id = f"fig-grid-{k}-{col}"
             figures[fig_id] = _heatmap(group, col, title, fmt)
-            parts.append(_chart(fig_id, 300))
+            parts.append(_chart(fig_id, 300, title))
         parts.append("</div>")
     if not parts:
         return "<p class='note'>No spec in this comparison has more than one α or resolution.</p>"
@@ -687,11 +695,10 @@ def _kinds(configs: pd.DataFrame, layers: pd.DataFrame, measured: bool, figures:
         420,
         barmode="group",
         yaxis={"title": {"text": "share (%)"}},
-        title={"text": "Share by layer kind"},
     )
     return (
         "<p class='note'>Each layer kind's share of the widest, largest configuration of every compared "
-        "spec.</p>" + _chart("fig-kinds", 420) + "".join(parts)
+        "spec.</p>" + _chart("fig-kinds", 420, "Share by layer kind (%)") + "".join(parts)
     )
 
 
@@ -729,22 +736,26 @@ def _latency(configs: pd.DataFrame, figures: dict) -> str:
     figures["fig-latency"] = _figure(
         fig,
         440,
-        title={"text": f"Latency against mult-adds ({samples} samples per configuration)"},
         xaxis={
             "type": "log",
-            "title": {"text": "mult-adds (log scale)"},
+            "title": {"text": "mult-adds"},
             **_log_ticks(configs["mult_adds"].tolist(), units.si),
         },
         yaxis={
             "type": "log",
-            "title": {"text": "latency, median (log scale)"},
+            "title": {"text": "latency (median)"},
             **_log_ticks(configs["latency_ms"].tolist(), units.duration),
         },
     )
     return (
         "<p class='note'>End-to-end latency of every configuration, measured here in interleaved, shuffled "
         f"rounds: the point is the median of {samples} timed samples, the whiskers span the interquartile range "
-        "(25th to 75th percentile).</p>" + _chart("fig-latency", 440)
+        "(25th to 75th percentile).</p>"
+        + _chart(
+            "fig-latency",
+            440,
+            f"Latency against mult-adds, both log scales ({samples} samples per configuration)",
+        )
     )
 
 
@@ -839,15 +850,14 @@ def _roofline(configs: pd.DataFrame, layers: pd.DataFrame, roof: dict, figures: 
     figures["fig-roofline"] = _figure(
         fig,
         500,
-        title={"text": f"Roofline: peak {peak}, memory bandwidth {bandwidth} (both measured here)"},
         xaxis={
             "type": "log",
-            "title": {"text": "arithmetic intensity (FLOP per byte of input + weights + output)"},
+            "title": {"text": "FLOP per byte moved"},
             **_log_ticks(xs, lambda v: f"{v:g}"),
         },
         yaxis={
             "type": "log",
-            "title": {"text": "achieved FLOP/s (2 FLOPs per mult-add)"},
+            "title": {"text": "achieved FLOP/s"},
             **_log_ticks([f * 1e9 for f in flops], lambda v: units.si(v)),
         },
     )
@@ -860,7 +870,12 @@ def _roofline(configs: pd.DataFrame, layers: pd.DataFrame, roof: dict, figures: 
         "rate it achieved (its median time inside the full pass). The roof is this machine's: the compute peak "
         f"is the larger of a big matmul and a big 1×1 conv ({peak}), the slope a 64 MiB copy ({bandwidth}). A "
         "point ringed in red lies above the roof; each says why below and on hover.</p>",
-        _chart("fig-roofline", 500),
+        _chart(
+            "fig-roofline",
+            500,
+            f"Roofline: peak {peak}, memory bandwidth {bandwidth}, both measured here; x: arithmetic intensity "
+            "(FLOPs per byte of input + weights + output), y: achieved FLOP/s (2 FLOPs per mult-add), log scales",
+        ),
     ]
     if notes:
         items = "".join(

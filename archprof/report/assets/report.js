@@ -221,7 +221,8 @@
         hovertemplate: "%{customdata}<extra></extra>",
       };
     });
-    const layout = JSON.parse(JSON.stringify(PL.layout)); // the selectors above the chart say what it shows
+    const layout = JSON.parse(JSON.stringify(PL.layout));
+    el("pl-caption").textContent = `${cfg.label}: ${metric.label} per row`;
     layout.yaxis.title = { text: esc(metric.axis) };
     const top = Math.max(0, ...bars.map((r) => r.v[m] || 0));
     Object.assign(layout.yaxis, linearTicks(top, metric.format));
@@ -262,6 +263,7 @@
   function loadPlotly() {
     // plotly.js sits in the page as inert text so that it is neither parsed nor run before the
     // tables have painted; here it becomes a script (synchronous: Plotly exists right after)
+    document.documentElement.dataset.plotlyStart = String(performance.now()); // the browser test reads it
     const s = document.createElement("script");
     s.text = document.getElementById("plotly-js").textContent;
     document.head.appendChild(s);
