@@ -36,7 +36,7 @@ def test_default_grids_summary_and_report(run, in_tmp):
     assert "multiply-accumulates of conv and FC layers" in page  # conventions stated
     assert "Validation" in page and "Table 6" in page
     assert (
-        "top-1 (reported) against mult-adds" in page and "Howard et al." in page
+        "Top-1 (reported) against mult-adds" in page and "Howard et al." in page
     )  # the source, from the header
     # trade-off, per layer, 2 MobileNet heatmaps (VGG16 has one configuration), by kind
     assert set(html.figure_ids(page)) == {
