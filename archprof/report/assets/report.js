@@ -251,13 +251,26 @@
 
   // -- charts ----------------------------------------------------------------------------------
   function drawCharts() {
-    document.querySelectorAll(".chart[data-fig]").forEach((div) => {
-      const fig = DATA.figures[div.dataset.fig];
-      Plotly.newPlot(div, fig.data, fig.layout, PLOT_CONFIG);
-      div.classList.remove("pending");
-    });
-    drawLayerChart();
-    document.documentElement.dataset.charts = "drawn";
+    // one chart at a time, nearest to the reader first, yielding between charts so that the page
+    // keeps scrolling and answering clicks while the rest are drawn
+    const charts = [...document.querySelectorAll(".chart")];
+    const away = (d) => Math.abs(d.getBoundingClientRect().top);
+    const queue = charts.sort((a, b) => away(a) - away(b));
+    const next = () => {
+      const div = queue.shift();
+      if (!div) {
+        document.documentElement.dataset.charts = "drawn";
+        return;
+      }
+      if (div.id === "fig-layers") drawLayerChart();
+      else {
+        const fig = DATA.figures[div.dataset.fig];
+        Plotly.newPlot(div, fig.data, fig.layout, PLOT_CONFIG);
+        div.classList.remove("pending");
+      }
+      setTimeout(next, 0);
+    };
+    next();
   }
 
   function loadPlotly() {
