@@ -196,6 +196,9 @@ def test_report_is_small_static_first_and_offline(fake_measure):
     outside = page.replace(report.plotly_js(), "")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", outside)  # nothing loads from a network
     assert "cdn.plot.ly" not in outside
+    # every table can be downloaded as CSV from the page
+    # summary, per layer, by kind (× 2 specs), validation
+    assert page.count("<table ") == page.count('<button class="csv"') == len(tables(page)) == 5
     config = report.page_data(page)["plotly_config"]
     assert config["displaylogo"] is False and config["showLink"] is False and config["responsive"] is True
     assert "sendDataToCloud" in config["modeBarButtonsToRemove"]

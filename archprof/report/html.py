@@ -433,17 +433,17 @@ def _kind_colors(frames: list[pd.DataFrame]) -> dict[str, str]:
     return colors
 
 
-def _shape(c, h, w) -> str:
+def _shape(c: Any, h: Any, w: Any) -> str:
     return f"{int(h)} × {int(w)} × {int(c)}"
 
 
-def _kernel(k) -> str:
+def _kernel(k: Any) -> str:
     if k is None or (isinstance(k, float) and math.isnan(k)):
         return "—"
     return " × ".join(str(int(x)) for x in k) if isinstance(k, list | tuple) else str(k)
 
 
-def _int_or_dash(x) -> str:
+def _int_or_dash(x: Any) -> str:
     return "—" if x is None or units.missing(x) else str(int(x))
 
 
@@ -582,7 +582,7 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
     return section, data
 
 
-def _heatmap(group: pd.DataFrame, col: str, title: str, fmt) -> dict:
+def _heatmap(group: pd.DataFrame, col: str, title: str, fmt: Callable[[Any], str]) -> dict:
     pivot = group.pivot_table(index="alpha", columns="resolution", values=col, aggfunc="first")
     # α ascending: plotly draws a heatmap's first row at the bottom, so α increases upward
     pivot = pivot.sort_index(ascending=True)[sorted(pivot.columns)]
@@ -888,7 +888,7 @@ def _roofline(configs: pd.DataFrame, layers: pd.DataFrame, roof: dict, figures: 
     return "".join(parts)
 
 
-def _validation(checks) -> str:
+def _validation(checks: list) -> str:
     if not checks:
         return "<p class='note'>No check applies to this comparison (validation covers specs, not model files).</p>"
     failed = sum(c.verdict == "FAIL" for c in checks)

@@ -273,6 +273,30 @@
     next();
   }
 
+  function afterFirstPaint(fn) {
+    // plotly.js only once the text is on screen: the browser reports the first contentful paint
+    // after it is presented; where paint timing is missing, a second after the first frame
+    let done = false;
+    const go = () => {
+      if (!done) {
+        done = true;
+        setTimeout(fn, 0);
+      }
+    };
+    if (performance.getEntriesByName("first-contentful-paint").length) return go();
+    try {
+      new PerformanceObserver((list, observer) => {
+        if (list.getEntriesByName("first-contentful-paint").length) {
+          observer.disconnect();
+          go();
+        }
+      }).observe({ type: "paint", buffered: true });
+    } catch (e) {
+      // no PerformanceObserver for paint: the fallback below
+    }
+    requestAnimationFrame(() => setTimeout(go, 1000));
+  }
+
   function loadPlotly() {
     // plotly.js sits in the page as inert text so that it is neither parsed nor run before the
     // tables have painted; here it becomes a script (synchronous: Plotly exists right after)
@@ -285,5 +309,5 @@
 
   document.querySelectorAll(".tablebox").forEach(initTable);
   initLayers();
-  requestAnimationFrame(() => setTimeout(loadPlotly, 0));
+  afterFirstPaint(loadPlotly);
 })();
