@@ -230,7 +230,8 @@ def test_per_layer_selectors_change_what_is_shown(browser, measured):
         "const d = document.getElementById('fig-layers'); const t = d.data.find(t => t.x.includes('pw3'));"
         "return t.customdata[t.x.indexOf('pw3')]"
     )
-    pw3 = dict(zip(data["columns"], next(r["c"] for r in default["rows"] if r["p"] == "pw3")))
+    row = next(r for r in default["rows"] if r["p"] == "pw3")
+    pw3 = dict(zip(data["columns"], [row["p"], row["k"], *row["c"]]))
     # 0.5 MobileNet-224's pw3: a 1×1 conv 16 → 32 on 112 × 112: 112·112·16·32 = 6,422,528 mult-adds
     assert (
         pw3["mult-adds"] == "6.42 M"

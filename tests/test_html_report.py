@@ -152,19 +152,24 @@ def test_per_layer_data_matches_profile(counted):
     cols = data["columns"]
     for r, l in zip(rows, p.layers.itertuples()):
         assert r["v"][:3] == [l.mult_adds, l.params, l.activation_bytes]
-        cells = dict(zip(cols, r["c"]))
+        cells = dict(zip(cols, [r["p"], r["k"], *r["c"]]))
         assert cells["params"] == f"{l.params:,}" and cells["mult-adds"] == units.si(l.mult_adds)
     # pw3 at α 0.5, 160 px: 1×1 conv 16 → 32 on 80 × 80: 80·80·16·32 = 3,276,800 mult-adds
-    pw3 = dict(zip(cols, rows[2]["c"]))
+    pw3 = dict(zip(cols, [rows[2]["p"], rows[2]["k"], *rows[2]["c"]]))
     assert rows[2]["v"][0] == 3_276_800 and pw3["mult-adds"] == "3.28 M"
     assert pw3["input → output (H × W × C)"] == "80 × 80 × 16 → 80 × 80 × 32"
     assert (pw3["kernel"], pw3["stride"], pw3["groups"]) == ("1 × 1", "1", "1")
-    dw2 = dict(zip(cols, rows[1]["c"]))
+    dw2 = dict(zip(cols, [rows[1]["p"], rows[1]["k"], *rows[1]["c"]]))
     assert dw2["groups"] == "16" and dw2["kernel"] == "3 × 3"
     # the static table is the default configuration's (1.0-224), from the same cells
     static = tables(page)["pl-table"]
     default = next(c for c in data["configs"] if c["label"] == "1.0 MobileNetV1-224")
-    assert [text for text, _ in static[1]] == default["rows"][0]["c"]
+    first = default["rows"][0]
+    assert [text for text, _ in static[1]] == [first["p"], first["k"], *first["c"]]
+    # raw values for sorting and CSV: conv1's params (3·3·3·32 weights + 2·32 BN = 928) and mult-adds
+    by_name = dict(zip(cols, static[1]))
+    assert by_name["params"] == ("928", "928") and by_name["mult-adds"] == ("10.8 M", "10838016")
+    assert by_name["kernel"] == ("3 × 3", None)
 
 
 def test_block_rows_nest_and_carry_subtotals():
@@ -176,6 +181,7 @@ def test_block_rows_nest_and_carry_subtotals():
     assert unit["b"] == 1 and under and all(r["d"] > unit["d"] for r in under)
     assert unit["v"][0] == sum(r["v"][0] for r in under)  # a block's bar is its rows' subtotal
     assert {r["u"] for r in under} <= {r["p"] for r in rows if r["b"]}
+    assert "u" not in rows[0]  # conv1 is at the top: no parent
 
 
 # -- the page: size, order, offline, chrome ---------------------------------------------------------

@@ -486,9 +486,8 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
             lat = None if units.missing(r.latency_ms) else float(r.latency_ms)
             iqr = getattr(r, "latency_iqr_ms", None)
             iqr = None if block or units.missing(iqr) else float(iqr)
+            # the cells after the path and the kind (which the row carries as "p" and "k")
             cells = [
-                r.path,
-                r.group,
                 f"{_shape(r.in_c, r.in_h, r.in_w)} → {_shape(r.out_c, r.out_h, r.out_w)}",
                 "—" if block else _kernel(r.kernel),
                 "—" if block else _int_or_dash(r.stride),
@@ -497,37 +496,22 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
                 units.si(r.mult_adds),
                 units.size(r.activation_bytes),
             ]
-            raw: list[Any] = [
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                int(r.params),
-                int(r.mult_adds),
-                int(r.activation_bytes),
-            ]
             if measured:
                 cells += [units.duration(lat), units.duration(iqr)]
-                raw += [lat, iqr]
             cells.append(units.percent(100 * r.mult_adds / total_ma) if total_ma else "—")
-            raw.append(None)
             if measured:
                 cells.append(units.percent(100 * lat / total_lat) if lat is not None and total_lat else "—")
-                raw.append(None)
-            rows.append(
-                {
-                    "p": r.path,
-                    "u": r.parent or "",
-                    "d": int(r.depth),
-                    "b": 1 if block else 0,
-                    "k": r.group,
-                    "v": [int(r.mult_adds), int(r.params), int(r.activation_bytes), lat],
-                    "c": cells,
-                    "raw": raw,
-                }
-            )
+            row = {
+                "p": r.path,
+                "d": int(r.depth),
+                "b": 1 if block else 0,
+                "k": r.group,
+                "v": [int(r.mult_adds), int(r.params), int(r.activation_bytes), lat, iqr],
+                "c": cells,
+            }
+            if r.parent:
+                row["u"] = r.parent
+            rows.append(row)
         out_configs.append({"label": configs.iloc[i]["label"], "rows": rows})
     models = [
         {"ref": ref, "configs": [int(x) for x in g["config"]]}
@@ -542,10 +526,13 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "title": {"text": "layer kind"}},
         margin={"l": 64, "r": 16, "t": 80, "b": 40},
     )
+    # which of "v" a column's raw value (for sorting and CSV) is: params, mult-adds, activations, latency, IQR
+    raw = {"params": 1, "mult-adds": 0, "activations": 2, "latency (median)": 3, "latency IQR": 4}
     data = {
         "configs": out_configs,
         "models": models,
         "columns": columns,
+        "raw": [raw.get(c, -1) for c in columns],
         "left": [1, 2],
         "metrics": metrics,
         "kinds": kinds,
@@ -562,9 +549,7 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
         for c in models[first_model]["configs"]
     )
     metric_opts = "".join(f'<option value="{k}">{E(m["label"])}</option>' for k, m in enumerate(metrics))
-    static_rows = [
-        [_cell(text, raw) for text, raw in zip(r["c"], r["raw"])] for r in out_configs[default]["rows"]
-    ]
+    static_rows = [layer_cells(r, data["raw"]) for r in out_configs[default]["rows"]]
     cols = [Col(c, numeric=k not in (0, 1, 2)) for k, c in enumerate(columns)]
     table = _table("pl-table", cols, static_rows, file="per_layer.csv")
     section = (
@@ -580,6 +565,12 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
         '<div class="chart pending" id="fig-layers" style="min-height:460px"></div></figure>' + table
     )
     return section, data
+
+
+def layer_cells(row: dict, raw: list[int]) -> list[Cell]:
+    """A per-layer row of the page's data as table cells: (text, raw value) — as report.js renders them."""
+    texts = [row["p"], row["k"], *row["c"]]
+    return [_cell(t, None if j < 0 else row["v"][j]) for t, j in zip(texts, raw)]
 
 
 def _heatmap(group: pd.DataFrame, col: str, title: str, fmt: Callable[[Any], str]) -> dict:

@@ -143,13 +143,13 @@
   }
 
   function hiddenByFold(row) {
-    for (let p = row.u; p; p = PL_PARENT.get(p)) if (collapsed.has(p)) return true;
+    for (let p = row.u || ""; p; p = PL_PARENT.get(p)) if (collapsed.has(p)) return true;
     return false;
   }
   let PL_PARENT = new Map();
 
   function visibleRows(cfg) {
-    PL_PARENT = new Map(cfg.rows.map((r) => [r.p, r.u]));
+    PL_PARENT = new Map(cfg.rows.map((r) => [r.p, r.u || ""]));
     return cfg.rows.filter((r) => !hiddenByFold(r));
   }
 
@@ -161,7 +161,7 @@
       const tr = document.createElement("tr");
       if (r.b) tr.className = "block";
       tr.dataset.path = r.p;
-      r.c.forEach((text, i) => {
+      cellsOf(r).forEach((text, i) => {
         const td = document.createElement("td");
         if (i === 0) {
           td.className = "path";
@@ -182,7 +182,8 @@
           td.textContent = text;
           if (PL.left.includes(i)) td.className = "l";
         }
-        if (r.raw && r.raw[i] !== undefined && r.raw[i] !== null) td.dataset.v = r.raw[i];
+        const raw = PL.raw[i] < 0 ? null : r.v[PL.raw[i]];
+        if (raw !== null && raw !== undefined) td.dataset.v = raw;
         tr.appendChild(td);
       });
       return tr;
@@ -192,10 +193,14 @@
     el("pl-fold").hidden = !folds;
   }
 
+  // a row's cells: its path and kind, then the rest as formatted in Python
+  const cellsOf = (r) => [r.p, r.k, ...r.c];
+
   function tooltip(r) {
-    const lines = [`<b>${esc(r.c[0])}</b>`];
+    const cells = cellsOf(r);
+    const lines = [`<b>${esc(r.p)}</b>`];
     PL.columns.forEach((name, i) => {
-      if (i > 0 && r.c[i] !== "—" && r.c[i] !== "") lines.push(`${esc(name)}: ${esc(r.c[i])}`);
+      if (i > 0 && cells[i] !== "—" && cells[i] !== "") lines.push(`${esc(name)}: ${esc(cells[i])}`);
     });
     return lines.join("<br>");
   }
