@@ -290,6 +290,8 @@ def test_provenance_says_how_the_figures_were_made(fake_measure):
     assert "multiply-accumulates" in items["counting conventions"]
     page = result.to_html(command="archprof compare mobilenet_v1 --alpha 0.25")
     assert "Howard et al., &quot;MobileNets" in page  # the citation as its spec's header gives it
+    result.warnings = ["0.25 MobileNetV1-96: noisy timing: IQR is 12% of the median"]
+    assert dict(report.provenance(result, "", ""))["measurement warnings"] == result.warnings[0]
 
 
 def test_roofline_notes_every_point_above_the_roof(fake_measure):
@@ -312,7 +314,7 @@ def test_roofline_notes_every_point_above_the_roof(fake_measure):
         (dict(latency_ms=0.005, kernel=[3, 3], groups=1, arithmetic_intensity=100.0), "timing resolution"),
         (dict(latency_ms=2.0, kernel=[3, 3], groups=1, arithmetic_intensity=100.0), "Winograd"),
         (dict(latency_ms=2.0, kernel=[3, 3], groups=64, arithmetic_intensity=2.0), "cache"),
-        (dict(latency_ms=2.0, kernel=[1, 1], groups=1, arithmetic_intensity=100.0), "fused"),
+        (dict(latency_ms=2.0, kernel=[1, 1], groups=1, arithmetic_intensity=100.0), "lower bound"),
     ],
 )
 def test_above_roof_reasons(row, words):
