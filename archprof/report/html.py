@@ -673,7 +673,7 @@ def _kinds(configs: pd.DataFrame, layers: pd.DataFrame, measured: bool, figures:
         for j, (col, what) in enumerate(metrics):
             fig.add_trace(
                 go.Bar(
-                    x=kinds["group"].tolist(),
+                    x=[_pt(g) for g in kinds["group"]],
                     y=kinds[col].tolist(),
                     name=_pt(f"{cfg['label']}: {what}"),
                     marker_color=PALETTE[(k * 3 + j) % len(PALETTE)],

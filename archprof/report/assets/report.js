@@ -219,7 +219,7 @@
       return {
         type: "bar",
         name: esc(k),
-        x: mine.map((r) => r.p),
+        x: mine.map((r) => esc(r.p)), // category labels are pseudo-HTML too
         y: mine.map((r) => r.v[m]),
         marker: { color: PL.kinds[k] || "#9aa1ad" },
         customdata: mine.map(tooltip),
@@ -231,7 +231,7 @@
     layout.yaxis.title = { text: esc(metric.axis) };
     const top = Math.max(0, ...bars.map((r) => r.v[m] || 0));
     Object.assign(layout.yaxis, linearTicks(top, metric.format));
-    layout.xaxis.categoryarray = bars.map((r) => r.p);
+    layout.xaxis.categoryarray = bars.map((r) => esc(r.p));
     Plotly.react(div, traces, layout, PLOT_CONFIG);
     div.classList.remove("pending");
   }
