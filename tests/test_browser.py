@@ -1,6 +1,6 @@
 """The HTML report in a real browser: headless Chromium (Debian's) driven by Selenium.
 
-One measured comparison (two models, one with blocks, eight configurations) is opened and
+One measured comparison (two models, one with blocks, four configurations) is opened and
 used as a reader would: every chart must render, the console must stay clean and nothing
 may load from a network; at phone, laptop and desktop widths the page must not scroll
 sideways, no table may be wider than its card, and a heading jumped to must not hide under
@@ -88,14 +88,14 @@ def _report(tmp_path, *argv) -> Path:
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory) -> Path:
-    # measured, so that the latency, trade-off and roofline charts exist; top-1 is reported at 0.5-224,
-    # 0.5-160 and 0.25-224; ResNet-18's residual units are blocks to fold
+    # measured, so that the latency, trade-off and roofline charts exist (top-1 is reported at 0.25-224);
+    # ResNet-18's residual units are blocks to fold
     return _report(
         tmp_path_factory.mktemp("measured"),
         "mobilenet_v1",
         "resnet18",
         "--alpha",
-        "0.5,0.25",
+        "0.25",
         "--resolution",
         "224,160",
         "--max-rounds",
@@ -222,7 +222,7 @@ def test_per_layer_selectors_change_what_is_shown(browser, measured):
     data = page_data(measured.read_text(encoding="utf-8"))["per_layer"]
     _open(browser, measured)
     first = _layers_chart(browser)
-    default = next(c for c in data["configs"] if c["label"] == "0.5 MobileNetV1-224")
+    default = next(c for c in data["configs"] if c["label"] == "0.25 MobileNetV1-224")
     leaves = [r for r in default["rows"] if not r["b"]]
     assert sorted(first["x"]) == sorted(r["p"] for r in leaves)
     assert sorted(first["names"]) == sorted({r["k"] for r in leaves})  # one legend entry per layer kind
@@ -232,10 +232,9 @@ def test_per_layer_selectors_change_what_is_shown(browser, measured):
     )
     row = next(r for r in default["rows"] if r["p"] == "pw3")
     pw3 = dict(zip(data["columns"], [row["p"], row["k"], *row["c"]]))
-    # 0.5 MobileNet-224's pw3: a 1×1 conv 16 → 32 on 112 × 112: 112·112·16·32 = 6,422,528 mult-adds
+    # 0.25 MobileNet-224's pw3: a 1×1 conv 8 → 16 on 112 × 112: 112·112·8·16 = 1,605,632 mult-adds
     assert (
-        pw3["mult-adds"] == "6.42 M"
-        and pw3["input → output (H × W × C)"] == "112 × 112 × 16 → 112 × 112 × 32"
+        pw3["mult-adds"] == "1.61 M" and pw3["input → output (H × W × C)"] == "112 × 112 × 8 → 112 × 112 × 16"
     )
     for name in ("input → output (H × W × C)", "kernel", "stride", "groups", "params", "mult-adds"):
         assert f"{name}: {pw3[name]}" in tip, name
@@ -283,22 +282,22 @@ def test_summary_sorts_filters_and_downloads(browser, measured, downloads):
     button = browser.find_elements(By.CSS_SELECTOR, "#summary-table th button.sort")[col]
     button.click()
     up = [float(v) for v in browser.execute_script(values, col)]
-    assert up == sorted(up) and len(up) == 8
+    assert up == sorted(up) and len(up) == 4
     button.click()
     assert [float(v) for v in browser.execute_script(values, col)] == sorted(up, reverse=True)
     search = browser.find_element(By.CSS_SELECTOR, "#summary .tools input[type=search]")
     search.send_keys("resnet 224")
     shown = browser.execute_script(values, 0)
-    assert sorted(shown) == ["0.25 ResNet-18-224", "0.5 ResNet-18-224"]
+    assert shown == ["0.25 ResNet-18-224"]
     search.clear()
     search.send_keys(" ")  # an input event with nothing to match: every row again
-    assert len(browser.execute_script(values, 0)) == 8
+    assert len(browser.execute_script(values, 0)) == 4
     browser.find_element(By.CSS_SELECTOR, "#summary input[data-only]").click()
     front = browser.execute_script(values, 0)
     marked = browser.execute_script(
         "return [...document.querySelectorAll('#summary-table tbody tr[data-pareto=\"1\"]')].map(r => r.cells[0].textContent)"
     )
-    assert sorted(front) == sorted(marked) and 0 < len(front) < 8
+    assert sorted(front) == sorted(marked) == ["0.25 MobileNetV1-224"]  # the one with a reported top-1
     # the CSV holds the rows shown, with raw numbers (not the formatted text)
     browser.find_element(By.CSS_SELECTOR, "#summary button.csv").click()
     target = downloads / "summary.csv"
