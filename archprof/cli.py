@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare SPECs side by side over their default α × resolution grids (or the lists given): "
         "params, mult-adds, memory and measured latency, with ratios to the first configuration "
         "(the paper's Tables 4–8 on this machine). Prints a summary and writes a self-contained "
-        "interactive HTML report (reports/<specs>.html unless --html is given).",
+        "interactive HTML report (reports/<specs>.html unless --html or --no-html is given) and prints the path of every file it wrote.",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
         "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
         "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv",
