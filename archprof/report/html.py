@@ -443,6 +443,10 @@ def _kernel(k: Any) -> str:
     return " × ".join(str(int(x)) for x in k) if isinstance(k, list | tuple) else str(k)
 
 
+def _float_or_none(x: Any) -> float | None:
+    return None if units.missing(x) else float(x)
+
+
 def _int_or_dash(x: Any) -> str:
     return "—" if x is None or units.missing(x) else str(int(x))
 
@@ -483,9 +487,8 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
         rows = []
         for r in nested.itertuples():
             block = bool(r.is_block)
-            lat = None if units.missing(r.latency_ms) else float(r.latency_ms)
-            iqr = getattr(r, "latency_iqr_ms", None)
-            iqr = None if block or units.missing(iqr) else float(iqr)
+            lat = _float_or_none(r.latency_ms)
+            iqr = None if block else _float_or_none(getattr(r, "latency_iqr_ms", None))
             # the cells after the path and the kind (which the row carries as "p" and "k")
             cells = [
                 f"{_shape(r.in_c, r.in_h, r.in_w)} → {_shape(r.out_c, r.out_h, r.out_w)}",
@@ -528,7 +531,7 @@ def _per_layer(result: Comparison, measured: bool) -> tuple[str, dict]:
     )
     # which of "v" a column's raw value (for sorting and CSV) is: params, mult-adds, activations, latency, IQR
     raw = {"params": 1, "mult-adds": 0, "activations": 2, "latency (median)": 3, "latency IQR": 4}
-    data = {
+    data: dict[str, Any] = {
         "configs": out_configs,
         "models": models,
         "columns": columns,
@@ -612,7 +615,10 @@ def _heatmap(group: pd.DataFrame, col: str, title: str, fmt: Callable[[Any], str
 
 
 def _grids(configs: pd.DataFrame, measured: bool, figures: dict) -> str:
-    metrics = [("mult_adds", "mult-adds", units.si), ("paper_params", "conv + FC weights", units.si)]
+    metrics: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("mult_adds", "mult-adds", units.si),
+        ("paper_params", "conv + FC weights", units.si),
+    ]
     if measured:
         metrics.append(("latency_ms", "latency (median)", units.duration))
     parts = []
