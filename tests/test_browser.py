@@ -326,6 +326,31 @@ def test_the_pages_formatter_twin_agrees_with_python(browser, measured):
     ]
 
 
+def test_a_browser_that_cannot_unpack_says_so(browser, measured):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    added = browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.DecompressionStream"}
+    )
+    try:
+        browser.get(measured.as_uri())
+        WebDriverWait(browser, 30).until(
+            lambda d: d.execute_script("return document.documentElement.dataset.charts") == "unavailable"
+        )
+        notes = browser.execute_script(
+            "return [...document.querySelectorAll('.chart')].map(d => d.textContent)"
+        )
+        assert notes and all("cannot unpack the charts" in n for n in notes)
+        assert (
+            browser.execute_script("return document.querySelectorAll('#summary-table tbody tr').length") == 4
+        )
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        browser.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": added["identifier"]}
+        )
+
+
 def test_hostile_spec_name_shows_as_text(browser, tmp_path):
     page = _report(tmp_path, str(SPECS / "xss.md"), "--no-latency")
     _open(browser, page)

@@ -30,8 +30,8 @@ def test_default_grids_summary_and_report(run, in_tmp):
     # VGG16 vs 1.0 MobileNet-224: 15,470,264,320 / 568,740,352 = 27.2× mult-adds; params 138,357,544 / 4,231,976 = 32.7×
     assert "27.2" in out and "32.7" in out
     page = report.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and html.plotly_js() in page  # plotly.js embedded
-    outside = page.replace(html.plotly_js(), "")
+    assert page.startswith("<!DOCTYPE html>") and html.unpack_plotly(page) == html.plotly_js()  # embedded
+    outside = page.replace(html.plotly_js_packed(), "")
     assert "src=\"http" not in outside and "cdn.plot.ly" not in outside  # nothing fetched
     assert "multiply-accumulates of conv and FC layers" in page  # conventions stated
     assert "Validation" in page and "Table 6" in page
