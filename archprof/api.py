@@ -19,6 +19,7 @@ import dataclasses
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -295,6 +296,29 @@ class Comparison:
     checks: list = field(
         default_factory=list
     )  # the papers' claims and the invariants for these specs (validate.Check)
+
+    def to_html(self, *, title: str | None = None, command: str = "", generated: str | None = None) -> str:
+        """The interactive report as one self-contained HTML string (plotly.js embedded; works offline).
+
+        ``command`` is shown in the report's provenance as the command that produced it: the
+        command line passes its own; from Python, say what you ran (nothing reads ``sys.argv``).
+        """
+        import time
+
+        from .report import html
+
+        return html.render(
+            self,
+            title=title or "archprof: " + " vs ".join(dict.fromkeys(self.configs["ref"])),
+            command=command,
+            generated=time.strftime("%Y-%m-%d %H:%M %Z") if generated is None else generated,
+        )
+
+    def write_html(self, path, **kwargs) -> Path:
+        """Write ``to_html(**kwargs)`` to ``path`` atomically; returns the path written."""
+        from .outputs import write_atomic
+
+        return write_atomic(path, self.to_html(**kwargs))
 
 
 def run_compare(

@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare SPECs side by side over their default α × resolution grids (or the lists given): "
         "params, mult-adds, memory and measured latency, with ratios to the first configuration "
         "(the paper's Tables 4–8 on this machine). Prints a summary and writes a self-contained "
-        "interactive HTML report (reports/<specs>.html unless --html is given).",
+        "interactive HTML report (reports/<specs>.html unless --html or --no-html is given) and prints the path of every file it wrote.",
         epilog=EXIT_CODES + "\nexamples:\n  archprof compare mobilenet_v1 vgg16\n"
         "  archprof compare mobilenet_v1 mobilenet_v1:standard --alpha 1 --no-latency\n"
         "  archprof compare mobilenet_v1 --alpha 1,0.5 --rho 1,0.714 --csv reports/grid.csv\n"
@@ -293,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--html", metavar="PATH", help="where to write the HTML report (default reports/<specs>.html)"
+    )
+    compare.add_argument(
+        "--no-html",
+        action="store_true",
+        help="write no HTML report (the summary, and --csv / --json if given)",
     )
     compare.add_argument(
         "--csv", metavar="PATH", help="also write every layer row and configuration total as CSV"
@@ -585,17 +590,21 @@ def _report_name(refs: list[str]) -> str:
 
 
 def cmd_compare(args) -> int:
+    import shlex
     import time
 
     from .api import run_compare
+    from .errors import ConfigError
     from .grid import parse_list
     from .outputs import STDOUT, check_outputs
-    from .report import export, html, terminal
+    from .report import export, terminal
 
+    if args.no_html and args.html:
+        raise ConfigError("--no-html and --html contradict each other: give one")
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
     rhos = parse_list(args.rho, float, "--rho") if args.rho else None
-    html_path = args.html or f"reports/{_report_name(args.specs)}.html"
+    html_path = None if args.no_html else args.html or f"reports/{_report_name(args.specs)}.html"
     # refused before anything is measured
     check_outputs({"--html": html_path, "--csv": args.csv, "--json": args.json})
     result = run_compare(
@@ -608,17 +617,14 @@ def cmd_compare(args) -> int:
         **_measure_kwargs(args),
     )
     configs, layers, checks = result.configs, result.layers, result.checks
-    title = "archprof: " + " vs ".join(args.specs)
-    page = html.render(
-        configs,
-        layers,
-        title=title,
-        environment=result.environment,
-        roof=result.roofline,
-        checks=checks,
-        generated=time.strftime("%Y-%m-%d %H:%M %Z"),
-    )
-    written = [_write(html_path, page)]
+    written = []
+    if html_path:
+        page = result.to_html(
+            title="archprof: " + " vs ".join(args.specs),
+            command=shlex.join(["archprof", *args.argv]),
+            generated=time.strftime("%Y-%m-%d %H:%M %Z"),
+        )
+        written.append(_write(html_path, page))
     if args.csv:
         written.append(_write(args.csv, export.to_csv(export.comparison_frames(configs, layers))))
     if args.json:
@@ -784,6 +790,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)  # inside: a signal can land while the parser is built
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given, for the report
         return COMMANDS[args.command](args)
     except BaseException as e:
         # Whatever a signal turned into on its way up is the interruption: raised inside a C extension's

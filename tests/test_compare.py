@@ -30,14 +30,22 @@ def test_default_grids_summary_and_report(run, in_tmp):
     # VGG16 vs 1.0 MobileNet-224: 15,470,264,320 / 568,740,352 = 27.2× mult-adds; params 138,357,544 / 4,231,976 = 32.7×
     assert "27.2" in out and "32.7" in out
     page = report.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and "Plotly" in page  # plotly.js embedded
-    assert "src=\"http" not in page and "cdn.plot.ly" not in page.split("</head>")[1]  # nothing fetched
+    assert page.startswith("<!DOCTYPE html>") and html.unpack_plotly(page) == html.plotly_js()  # embedded
+    outside = page.replace(html.plotly_js_packed(), "")
+    assert "src=\"http" not in outside and "cdn.plot.ly" not in outside  # nothing fetched
     assert "multiply-accumulates of conv and FC layers" in page  # conventions stated
-    assert "Validation (the paper" in page and "Table 6" in page
+    assert "Validation" in page and "Table 6" in page
     assert (
-        "ImageNet top-1 as reported" in page and "Howard et al." in page
-    )  # the source, from the spec's header
-    assert html.figure_count(page) >= 5
+        "Top-1 (reported) against mult-adds" in page and "Howard et al." in page
+    )  # the source, from the header
+    # trade-off, per layer, 2 MobileNet heatmaps (VGG16 has one configuration), by kind
+    assert set(html.figure_ids(page)) == {
+        "fig-tradeoff-mult-adds",
+        "fig-layers",
+        "fig-grid-0-mult_adds",
+        "fig-grid-0-paper_params",
+        "fig-kinds",
+    }
 
 
 def test_standard_variant_gives_table_4(run, in_tmp):
@@ -182,4 +190,5 @@ def test_measured_comparison(run, in_tmp):
     assert all(l["latency_ms"] is not None for l in data["layers"])
     assert data["environment"]["threads"] == 1 and data["roofline"]["peak_gflops"] > 0
     page = (in_tmp / "m.html").read_text(encoding="utf-8")
-    assert "Roofline" in page and "Measured latency against mult-adds" in page
+    assert "Roofline" in page and "Latency against mult-adds" in page
+    assert {"fig-latency", "fig-roofline"} <= set(html.figure_ids(page))  # no top-1 reported at 64 or 32 px

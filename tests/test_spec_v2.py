@@ -609,9 +609,13 @@ def test_compare_writes_a_report_for_block_specs(run, tmp_path):
     assert code == 0, err
     assert "11,689,512" in out or "11.7 M" in out
     page = html.read_text(encoding="utf-8")
-    assert (
-        "conv3_x\\u002funit1\\u002fshortcut\\u002fpw1" in page
-    )  # per-layer views are keyed by path (JSON-escaped)
+    from archprof.report.html import page_data
+
+    # the per-layer view has every configuration's rows, keyed by path, blocks included
+    configs = page_data(page)["per_layer"]["configs"]
+    resnet = next(c for c in configs if c["label"] == "1.0 ResNet-18-224")
+    paths = {r["p"]: r["b"] for r in resnet["rows"]}
+    assert paths["conv3_x/unit1/shortcut/pw1"] == 0 and paths["conv3_x/unit1"] == 1
 
 
 # -- found by a hostile try of the CLI (each was a wrong line, a confusing message or a runaway) -------------

@@ -322,10 +322,33 @@ def spec_table(spec: ModelSpec) -> Group:
     return Group(head, table)
 
 
+def summary_frame(configs: pd.DataFrame, measured: bool) -> pd.DataFrame:
+    """The paper's Table 8 layout: one row per configuration, ratios to the first."""
+    out = pd.DataFrame(
+        {
+            "model": configs["label"],
+            "α": configs["alpha"].map(lambda a: f"{a:g}"),
+            "resolution": configs["resolution"].map(lambda r: f"{r} px"),
+            "mult-adds": configs["mult_adds"].map(units.millions),
+            "params": configs["params"].map(units.millions),
+            "conv+FC weights": configs["paper_params"].map(units.millions),
+            "peak memory": configs["peak_activation_bytes"].map(units.nbytes),
+            "weights": configs["weight_bytes"].map(units.nbytes),
+        }
+    )
+    if measured:
+        out["latency (median)"] = configs["latency_ms"].map(units.ms)
+        out["IQR"] = configs["latency_iqr_ms"].map(units.ms)
+    out["top-1 (paper)"] = configs["reported_top1"].map(lambda t: units.fmt(t, ".1f", " %"))
+    out["mult-adds vs first"] = configs["mult_adds_ratio"].map(units.ratio)
+    out["params vs first"] = configs["params_ratio"].map(units.ratio)
+    if measured:
+        out["latency vs first"] = configs["latency_ms_ratio"].map(units.ratio)
+    return out
+
+
 def comparison_table(configs: pd.DataFrame, measured: bool, environment: dict | None = None) -> Group:
     """The paper's Table 8 layout: one row per configuration, with ratios to the first."""
-    from .html import summary_frame
-
     rows = summary_frame(configs, measured).drop(columns=["α", "resolution", "conv+FC weights", "weights"])
     first = configs.iloc[0]["label"]
     table = Table(
