@@ -838,14 +838,16 @@ def entry() -> None:
     """The ``archprof`` console script and ``python -m archprof``."""
     import os
 
+    from .interrupts import held_across_exec, running, starting
+
     argv = sys.argv[1:]
     env = _tuned_environment(argv)
     if env is not None:
+        held_across_exec()  # a signal during the new interpreter's start waits for its handler
         # on failure measure untuned; the page-fault warning will say so
         with contextlib.suppress(OSError):
             os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
-    from .interrupts import running, starting
-
+        starting()  # the exec failed: release the signals here
     running()
     code = main(argv)
     starting()  # from here on nothing is half-done: a late signal leaves at once, with its code

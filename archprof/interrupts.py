@@ -51,6 +51,16 @@ def _install(handler) -> None:
 def starting() -> None:
     """From the first line of the console script until the command runs: leave at once."""
     _install(_leave)
+    # A re-executed archprof (cli.entry's tuned malloc) starts with these signals blocked, so that one
+    # arriving while the new interpreter starts waits for this handler instead of interrupting site.py.
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(EXIT_CODES))
+
+
+def held_across_exec() -> None:
+    """Block SIGINT and SIGTERM; the mask survives ``execve`` and ``starting()`` releases it."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(EXIT_CODES))
 
 
 def running() -> None:
