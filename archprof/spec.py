@@ -194,7 +194,7 @@ class ResolvedLayer:
 
     index: int  # 1-based position among the leaf rows, in execution order
     name: str  # its name under its parent: "dw2", "conv2", "inception3a"
-    layer: Node
+    layer: Node | None  # None for a leaf of a user's module (ModuleModel.tree): it has no spec row
     in_shape: Shape
     out_shape: Shape
     path: str = ""
