@@ -207,6 +207,13 @@ class ResolvedLayer:
         return isinstance(self.layer, Block)
 
     @property
+    def leaf(self) -> Layer:
+        """The spec row of a leaf; a block, or a row of a user's module, has none."""
+        if not isinstance(self.layer, Layer):
+            raise TypeError(f"{self.path or self.name!r} is not a leaf row of a spec")
+        return self.layer
+
+    @property
     def module_path(self) -> str:
         """The qualified name of its module in the built model."""
         return self.path.replace("/", ".")
