@@ -16,8 +16,9 @@ write them ``H × W × C`` as the paper does, and ``parse.py`` converts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import overload
 
 Shape = tuple[int, int, int]  # (channels, height, width)
 
@@ -113,8 +114,14 @@ def leaves(node: Node) -> Iterator[Layer]:
             yield from leaves(child)
 
 
-def map_leaves(node: Node, f) -> Node:
-    """``node`` with every leaf replaced by ``f(leaf)`` (a new tree; ``node`` is unchanged)."""
+@overload
+def map_leaves(node: Block, f: Callable[[Layer], Layer]) -> Block: ...
+@overload
+def map_leaves(node: Node, f: Callable[[Layer], Layer]) -> Node: ...
+
+
+def map_leaves(node: Node, f: Callable[[Layer], Layer]) -> Node:
+    """``node`` with every leaf replaced by ``f(leaf)`` (a new tree; ``node`` is unchanged); a block stays a block."""
     if isinstance(node, Layer):
         return f(node)
     from dataclasses import replace
