@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:  # the spec is data: torch is imported by what builds or runs it
+    from torch import nn
 
 Shape = tuple[int, int, int]  # (channels, height, width)
 
@@ -239,7 +242,7 @@ class ModuleModel:
     path: str  # the file it came from ("" for a module passed in Python)
     input_shape: Shape  # (C, H, W) of the input, or its sizes folded into three
     input_dims: tuple = ()  # the input's real sizes without the batch: (3, 224, 224), (128,), …
-    module: object = field(repr=False, default=None)  # the nn.Module itself
+    module: nn.Module | None = field(repr=False, default=None)  # the nn.Module itself
     trace: dict = field(repr=False, default_factory=dict)  # opcount.trace of one image in float32
     tree: tuple = field(repr=False, default=())  # ResolvedLayer rows: blocks and leaves, in order
     uncounted: dict = field(
