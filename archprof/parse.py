@@ -315,7 +315,7 @@ def _nearest(word: str, choices) -> str:
 class _Header:
     """The header entries, decoded and checked: an unknown key is an error that names the nearest one."""
 
-    def __init__(self, entries, path, keys=_KEYS, where="a header"):
+    def __init__(self, entries, path, keys=_KEYS, where="a header") -> None:
         self.path = path
         self.values: dict[str, str] = {}
         self.lines: dict[str, tuple[int, str]] = {}
@@ -926,7 +926,8 @@ def _mark_classifier(children: list[Node], header: _Header, own: dict[int, dict]
     softmax_after = any(isinstance(n, Layer) and n.kind == "softmax" for n in children[i + 1 :])
     if last.out_channels is None or not (header.classes is not None or last.kind == "fc" or softmax_after):
         return children
-    kind_options = header.options[REGISTRY[last.kind].options_key] or Options()
+    key = REGISTRY[last.kind].options_key  # set for every kind with options (conv, depthwise, FC)
+    kind_options = (header.options[key] if key is not None else None) or Options()
     options = replace(
         header.options["classifier"] or replace(kind_options, activation=None), **own.get(id(last), {})
     )
