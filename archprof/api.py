@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, Protocol
 
 import pandas as pd
 
@@ -28,21 +29,29 @@ from .errors import ConfigError
 from .spec import ModelSpec, ModuleModel
 
 
+class ProgressBar(Protocol):
+    """What a progress callable returns: a context manager whose value advances it by one step."""
+
+    def __enter__(self) -> ProgressBar: ...
+    def __exit__(self, *exc: object) -> bool | None: ...
+    def advance(self, label: str = "") -> None: ...
+
+
 class _NoProgress:
     def __init__(self, total: int = 0, description: str = ""):
         pass
 
-    def __enter__(self):
+    def __enter__(self) -> _NoProgress:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         return False
 
     def advance(self, label: str = "") -> None:
         pass
 
 
-Progress = Callable[[int, str], object]  # (total steps, description) -> context manager with .advance(label)
+Progress = Callable[[int, str], ProgressBar]  # (total steps, description) -> a ProgressBar
 
 
 def configuration(

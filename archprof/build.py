@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .registry import REGISTRY
 from .shapes import resolve_tree
-from .spec import ModelSpec
+from .spec import Block, ModelSpec
 
 
 def build_model(spec: ModelSpec, device: str = "cpu"):
@@ -26,11 +26,12 @@ def build_model(spec: ModelSpec, device: str = "cpu"):
         model = nn.Sequential()
         modules[""] = model
         for r in resolve_tree(spec):  # parents come before their children
-            if r.is_block:
+            module: nn.Module
+            if isinstance(r.layer, Block):
                 module = nn.Sequential() if r.layer.merge == "seq" else Branches()
             else:
-                kind = REGISTRY[r.layer.kind]
-                module = kind.build(r.layer, r.in_shapes if kind.merge else r.in_shape, r.out_shape)
+                kind = REGISTRY[r.leaf.kind]
+                module = kind.build(r.leaf, r.in_shapes if kind.merge else r.in_shape, r.out_shape)
             modules[r.path] = module
             modules[r.parent].add_module(r.name, module)
     return model.eval()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import math
 import sys
 
@@ -53,6 +52,11 @@ class _Formatter(argparse.HelpFormatter):
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with a pointer to --help), not a usage block."""
+
+    def __init__(self, *args, **kwargs):
+        # the subcommands' parsers (made by add_parser) get archprof's help format too
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         from .sanitize import one_line
@@ -214,7 +218,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"archprof {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Formatter)
     sub.required = True
 
     sub.add_parser(

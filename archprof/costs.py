@@ -172,13 +172,14 @@ def total(values) -> int:
 
 def totals(layers: pd.DataFrame) -> dict:
     """A configuration's totals: the leaf columns summed, the peak activation bytes, Keras's three param lines."""
-    out = {col: total(layers[col]) for col in SUMMED}
+    sums = {col: total(layers[col]) for col in SUMMED}
+    out: dict[str, int | float | None] = dict(sums)
     out["peak_activation_bytes"] = max((int(v) for v in layers["live_bytes"]), default=0)
     lat = layers["latency_ms"]
     out["latency_ms"] = None if lat.isna().all() else float(lat.sum())
     # Keras's model.summary(): BN's moving mean and variance, and frozen weights, are its non-trainable params.
-    out["total_params"] = out["params"] + out["non_trainable_params"] - out["frozen_params"]
-    out["trainable_params"] = out["params"] - out["frozen_params"]
+    out["total_params"] = sums["params"] + sums["non_trainable_params"] - sums["frozen_params"]
+    out["trainable_params"] = sums["params"] - sums["frozen_params"]
     return out
 
 

@@ -103,7 +103,7 @@ class Diff:
 def _spec_facts(spec: ModelSpec) -> dict[str, Layer]:
     from .shapes import resolve
 
-    return {r.path: r.layer for r in resolve(spec)}
+    return {r.path: r.leaf for r in resolve(spec)}
 
 
 def _weighted_kind(row) -> str | None:
@@ -125,7 +125,9 @@ def units(profile) -> list[Unit]:
     spec = profile.spec
     layers = profile.layers
     facts = _spec_facts(spec) if isinstance(spec, ModelSpec) else {}
-    modules = dict(spec.module.named_modules()) if isinstance(spec, ModuleModel) else {}
+    modules = (
+        dict(spec.module.named_modules()) if isinstance(spec, ModuleModel) and spec.module is not None else {}
+    )
     out: list[Unit] = []
     for r in layers.itertuples():
         layer = facts.get(r.path)
@@ -289,8 +291,10 @@ def diff(pa, pb) -> Diff:
                 return
         elif a is not None:
             reasons = [f"missing in B: {a.label}"]
-        else:
+        elif b is not None:
             reasons = [f"extra in B: {b.label}"]
+        else:  # never: a unit is paired with nothing only on one side
+            return
         rows.append(
             Row(
                 a.rows if a else [],

@@ -117,7 +117,7 @@ def arguments(cell: str, names: tuple[str, ...], what: str, required: int | None
             continue
         m = _ARG.match(item)
         key = arg_key(m.group(1)) if m else None
-        if key not in keys:
+        if m is None or key not in keys:
             raise RuleError(f"{what}: {item!r} is not 'name value' with a name among {', '.join(names)}")
         if key in out:
             raise RuleError(f"{what}: {names[keys.index(key)]!r} is given twice")

@@ -12,6 +12,7 @@ name: block expansions create them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from . import grammar
@@ -26,6 +27,39 @@ def _same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
     out = -(-size // stride)
     total = max((out - 1) * stride + k - size, 0)
     return total // 2, total - total // 2
+
+
+def _kernel(layer: Layer) -> tuple[int, int]:
+    """The window of a row whose kind always has one (conv, depthwise, a local pool, LRN): its parse rule sets it."""
+    if layer.kernel is None:
+        raise RuleError(f"a {layer.kind} row needs a window (K × K), got none")
+    return layer.kernel
+
+
+def _options(layer: Layer) -> Options:
+    """The options of a conv, depthwise or FC row: the parser fills them from the header for every kind with an options key."""
+    if layer.options is None:
+        raise RuleError(f"a {layer.kind} row needs its options (bias, batch norm, activation), got none")
+    return layer.options
+
+
+def _out_channels(layer: Layer) -> int:
+    """The width of an FC row: its parse rule sets it (Cin × Cout)."""
+    if layer.out_channels is None:
+        raise RuleError(f"a {layer.kind} row needs its output width, got none")
+    return layer.out_channels
+
+
+def _zero_pads(layer: Layer) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) pixels of a zero-padding row: its parse rule sets them."""
+    if layer.pads is None:
+        raise RuleError(f"a {layer.kind} row needs its padding (Pad T, B, L, R), got none")
+    return layer.pads
+
+
+def _constant(value: str) -> Callable[[Layer], str]:
+    """A name prefix or group that does not depend on the row (one per kind registered in a loop)."""
+    return lambda layer: value
 
 
 def pads_for(layer: Layer, s: Shape, default: str) -> tuple[int, int, int, int]:
@@ -43,11 +77,11 @@ def pads_for(layer: Layer, s: Shape, default: str) -> tuple[int, int, int, int]:
     return (0, 0, 0, 0)
 
 
-def _conv_pads(layer: Layer, s: Shape):
+def _conv_pads(layer: Layer, s: Shape) -> tuple[int, int, int, int]:
     return pads_for(layer, s, "half")
 
 
-def _pool_pads(layer: Layer, s: Shape):
+def _pool_pads(layer: Layer, s: Shape) -> tuple[int, int, int, int]:
     return pads_for(layer, s, "valid")
 
 
@@ -62,8 +96,8 @@ def _window_out(size: int, k: int, stride: int, before: int, after: int, ceil: b
     return out
 
 
-def _spatial(layer: Layer, s: Shape, pads, ceil: bool = False) -> tuple[int, int]:
-    kh, kw = layer.kernel
+def _spatial(layer: Layer, s: Shape, pads: tuple[int, int, int, int], ceil: bool = False) -> tuple[int, int]:
+    kh, kw = _kernel(layer)
     t, b, l, r = pads
     return (_window_out(s[1], kh, layer.stride, t, b, ceil), _window_out(s[2], kw, layer.stride, l, r, ceil))
 
@@ -93,6 +127,8 @@ def _batch_norm(channels: int, flat: bool, scale: bool):
 def activation_module(name: str | None):
     from torch import nn
 
+    if name is None:  # a row without an activation
+        return None
     return {"relu": nn.ReLU(inplace=True), "relu6": nn.ReLU6(inplace=True)}.get(name)
 
 
@@ -136,6 +172,8 @@ def _conv_parse(cell: str) -> dict:
 def _conv_width(layer: Layer, s: Shape) -> int:
     if layer.out_channels is not None:
         return layer.out_channels
+    if layer.width_ratio is None:
+        raise RuleError("a conv needs its output channels or a width ratio, got neither")
     return round(s[0] * layer.width_ratio)  # torchvision's hidden_dim = int(round(inp * expand_ratio))
 
 
@@ -152,24 +190,24 @@ def _conv_infer(layer: Layer, s: Shape) -> Shape:
 
 def _conv_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
     """K·K·(Cin/groups)·Cout weights; each of the Cout·Hout·Wout outputs takes K·K·Cin/groups mult-adds."""
-    kh, kw = layer.kernel
+    kh, kw = _kernel(layer)
     weights = kh * kw * (s[0] // layer.groups) * o[0]
-    return _weighted_cost(weights, o[0], layer.options, weights * o[1] * o[2])
+    return _weighted_cost(weights, o[0], _options(layer), weights * o[1] * o[2])
 
 
 def _conv_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
+    opts = _options(layer)
     pad, padding = _padded(_conv_pads(layer, s))
-    conv = nn.Conv2d(
-        s[0], o[0], layer.kernel, layer.stride, padding, groups=layer.groups, bias=layer.options.bias
-    )
-    return _after(pad + [conv], layer.options, o[0])
+    conv = nn.Conv2d(s[0], o[0], _kernel(layer), layer.stride, padding, groups=layer.groups, bias=opts.bias)
+    return _after(pad + [conv], opts, o[0])
 
 
 def _conv_describe(layer: Layer, s: Shape) -> str:
     width = layer.out_channels if layer.out_channels is not None else _conv_width(layer, s)
-    return f"{layer.kernel[0]} × {layer.kernel[1]} × {s[0]} × {width}"
+    kh, kw = _kernel(layer)
+    return f"{kh} × {kw} × {s[0]} × {width}"
 
 
 register(
@@ -185,7 +223,7 @@ register(
         describe=_conv_describe,
         name_prefix=lambda l: "pw" if l.kernel == (1, 1) else "conv",
         options_key="conv",
-        group=lambda l: f"Conv {l.kernel[0]}×{l.kernel[1]}",
+        group=lambda l: "Conv {}×{}".format(*_kernel(l)),
         groups=lambda l, s: l.groups,
         pads=_conv_pads,
         row_options=frozenset({"padding", "groups"}),
@@ -211,17 +249,18 @@ def _dw_infer(layer: Layer, s: Shape) -> Shape:
 
 def _dw_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
     """K·K weights per channel; each output takes K·K mult-adds (groups = C)."""
-    kh, kw = layer.kernel
+    kh, kw = _kernel(layer)
     weights = kh * kw * s[0]
-    return _weighted_cost(weights, o[0], layer.options, weights * o[1] * o[2])
+    return _weighted_cost(weights, o[0], _options(layer), weights * o[1] * o[2])
 
 
 def _dw_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
+    opts = _options(layer)
     pad, padding = _padded(_conv_pads(layer, s))
-    conv = nn.Conv2d(s[0], s[0], layer.kernel, layer.stride, padding, groups=s[0], bias=layer.options.bias)
-    return _after(pad + [conv], layer.options, o[0])
+    conv = nn.Conv2d(s[0], s[0], _kernel(layer), layer.stride, padding, groups=s[0], bias=opts.bias)
+    return _after(pad + [conv], opts, o[0])
 
 
 register(
@@ -234,10 +273,10 @@ register(
         infer=_dw_infer,
         cost=_dw_cost,
         build=_dw_build,
-        describe=lambda l, s: f"{l.kernel[0]} × {l.kernel[1]} × {s[0]} dw",
+        describe=lambda l, s: "{} × {} × {} dw".format(*_kernel(l), s[0]),
         name_prefix=lambda l: "dw",
         options_key="conv",
-        group=lambda l: f"Conv DW {l.kernel[0]}×{l.kernel[1]}",
+        group=lambda l: "Conv DW {}×{}".format(*_kernel(l)),
         groups=lambda l, s: s[0],
         pads=_conv_pads,
         row_options=frozenset({"padding"}),
@@ -334,7 +373,7 @@ for _key, _label, _names, _local, _adaptive, _prefix, _pad in (
             cost=_no_cost,
             build=_pool_builder(_local, _adaptive, _pad),
             describe=_pool_describe,
-            name_prefix=lambda l, p=_prefix: p,
+            name_prefix=_constant(_prefix),
             settle=_pool_settle,
             group=lambda l: "Pooling",
             pads=_pool_pads,
@@ -353,13 +392,13 @@ def _fc_parse(cell: str) -> dict:
 
 def _fc_infer(layer: Layer, s: Shape) -> Shape:
     _check_channels(layer, s[0] * s[1] * s[2], f"features ({s[1]} × {s[2]} × {s[0]} flattened)")
-    return (layer.out_channels, 1, 1)
+    return (_out_channels(layer), 1, 1)
 
 
 def _fc_cost(layer: Layer, s: Shape, o: Shape) -> Cost:
     """in·out weights and as many mult-adds; the input is flattened first."""
     weights = s[0] * s[1] * s[2] * o[0]
-    return _weighted_cost(weights, o[0], layer.options, weights)
+    return _weighted_cost(weights, o[0], _options(layer), weights)
 
 
 def _fc_build(layer: Layer, s: Shape, o: Shape):
@@ -367,9 +406,10 @@ def _fc_build(layer: Layer, s: Shape, o: Shape):
 
     # Flatten in, unflatten out: every tensor between rows stays N×C×H×W, so any kind
     # may follow an FC and shapes match the spec's (C, H, W) exactly.
+    opts = _options(layer)
     seq = _after(
-        [nn.Flatten(), nn.Linear(s[0] * s[1] * s[2], o[0], bias=layer.options.bias)],
-        layer.options,
+        [nn.Flatten(), nn.Linear(s[0] * s[1] * s[2], o[0], bias=opts.bias)],
+        opts,
         o[0],
         flat=True,
     )
@@ -441,6 +481,8 @@ def _dropout_parse(cell: str) -> dict:
 def _dropout_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
+    if layer.p is None:
+        raise RuleError("a dropout row needs its probability (p P), got none")
     return nn.Dropout(layer.p)
 
 
@@ -477,10 +519,15 @@ def _zeropad_parse(cell: str) -> dict:
     return {"pads": tuple(values * 4 if len(values) == 1 else values)}
 
 
+def _zeropad_infer(layer: Layer, s: Shape) -> Shape:
+    t, b, l, r = _zero_pads(layer)
+    return (s[0], s[1] + t + b, s[2] + l + r)
+
+
 def _zeropad_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
-    t, b, l, r = layer.pads
+    t, b, l, r = _zero_pads(layer)
     return nn.ZeroPad2d((l, r, t, b))
 
 
@@ -491,13 +538,13 @@ register(
         type_names=("zero pad", "zeropad", "zero padding"),
         filter_syntax="Pad T, B, L, R",
         parse=_zeropad_parse,
-        infer=lambda l, s: (s[0], s[1] + l.pads[0] + l.pads[1], s[2] + l.pads[2] + l.pads[3]),
+        infer=_zeropad_infer,
         cost=_no_cost,
         build=_zeropad_build,
-        describe=lambda l, s: "Pad " + ", ".join(map(str, l.pads)),
+        describe=lambda l, s: "Pad " + ", ".join(map(str, _zero_pads(l))),
         name_prefix=lambda l: "pad",
         group=lambda l: "Padding",
-        pads=lambda l, s: l.pads,
+        pads=lambda l, s: _zero_pads(l),
     )
 )
 
@@ -555,8 +602,8 @@ for _how, _label, _group in (("add", "Add", "Add (residual)"), ("concat", "Conca
             cost=_no_cost,
             build=_merge_builder(_how),
             describe=_merge_describe(_how),
-            name_prefix=lambda l, h=_how: h,
-            group=lambda l, g=_group: g,
+            name_prefix=_constant(_how),
+            group=_constant(_group),
             merge=True,
         )
     )
@@ -577,7 +624,7 @@ def _lrn_build(layer: Layer, s: Shape, o: Shape):
     from torch import nn
 
     # Caffe's defaults for AlexNet and GoogLeNet: α = 1e-4, β = 0.75, k = 1
-    return nn.LocalResponseNorm(layer.kernel[0], alpha=1e-4, beta=0.75, k=1.0)
+    return nn.LocalResponseNorm(_kernel(layer)[0], alpha=1e-4, beta=0.75, k=1.0)
 
 
 register(
@@ -590,7 +637,7 @@ register(
         infer=lambda l, s: s,
         cost=_no_cost,
         build=_lrn_build,
-        describe=lambda l, s: f"size {l.kernel[0]}",
+        describe=lambda l, s: f"size {_kernel(l)[0]}",
         name_prefix=lambda l: "lrn",
         group=lambda l: "LRN",
     )

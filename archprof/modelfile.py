@@ -59,6 +59,8 @@ def load_module(ref: str):
         raise ConfigError(f"model file {file!r} does not exist")
     module_name = f"archprof_model_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # no import machinery for its suffix
+        raise ConfigError(f"model file {file!r} is not a Python file that can be imported")
     code = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     before = set(sys.modules)

@@ -314,7 +314,7 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
     The trace is of one image in float32; bytes scale to ``dtype`` and ``batch``, counts do not.
     """
     from .costs import LAYER_COLUMNS
-    from .spec import Block, ResolvedLayer
+    from .spec import Block, ResolvedLayer, Shape
 
     events, calls = traced["events"], traced["calls"]
     modules = dict(model.named_modules())
@@ -355,7 +355,9 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
                 if id(p) not in owned:
                     owned.add(id(p))
                     claimed.setdefault(row, []).append(p)
-    records, tree = [], []
+    records: list[dict] = []
+    # (sort key, path, the block or None for a leaf row, input shape, output shape)
+    tree: list[tuple[tuple[float, float], str, Block | None, Shape, Shape]] = []
     for row, idx in by_row.items():
         own = bool(_OWN_ROW.search(row))
         mod_name = row.rpartition(".")[0] if own else row
@@ -426,7 +428,13 @@ def rows(model, traced: dict, model_key: str, resolution: int, dtype: str = "flo
                 "kind": kind,
                 "group": _group(first, "Functional ops" if own else kind),
                 "role": "",
-                "filter": (", ".join(dict.fromkeys(e.op for e in evs)) if own else module.extra_repr()),
+                "filter": (
+                    ", ".join(dict.fromkeys(e.op for e in evs))
+                    if own
+                    else module.extra_repr()
+                    if module is not None
+                    else ""
+                ),
                 "stride": conv["stride"][0] if conv else 1,
                 "line": None,
                 "kernel": conv["kernel"] if conv else None,

@@ -48,13 +48,14 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, replace
+from typing import TypeGuard
 
 from . import grammar
 from .errors import SpecError
 from .registry import REGISTRY, BlockContext, BlockKind, LayerKind, RuleError, kind_for_type, type_names
 from .sanitize import spec_lines
 from .shapes import ShapeError, output_shape, resolve_tree
-from .spec import ACTIVATIONS, Block, Layer, ModelSpec, Node, Options, WidthRule, leaves, map_leaves
+from .spec import ACTIVATIONS, Block, Layer, ModelSpec, Node, Options, Shape, WidthRule, leaves, map_leaves
 
 MAX_SPEC_CHARS = 1_000_000  # a spec is a short table; a larger file is a mistake
 MAX_ROWS = 10_000  # after expanding repeated groups and blocks
@@ -76,7 +77,7 @@ _REPORTED = re.compile(r"^\s*([^\s@]+)\s*@\s*([^\s@]+)\s+(\S+?)\s*%?\s*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 # Words of the header's conv/fc/classifier defaults and of a row's Options cell: field → value.
-_OPTION_WORDS = {
+_OPTION_WORDS: dict[str, dict[str, bool | str | None]] = {
     "bias": {"bias": True},
     "no bias": {"bias": False},
     **{w: {"batch_norm": True, "bn_scale": True} for w in ("batch norm", "batchnorm", "bn")},
@@ -208,14 +209,14 @@ def parse_spec(text: str, path: str, key: str) -> ModelSpec:
     except ShapeError as e:
         raise p.error_at(e.layer, str(e)) from None
     _check_classes(root, p, header)
-    settled = iter(
-        [
-            REGISTRY[r.layer.kind].settle(r.layer, r.in_shape) if REGISTRY[r.layer.kind].settle else r.layer
-            for r in rows
-            if not r.is_block
-        ]
-    )
+    settled = iter([_settle(r.leaf, r.in_shape) for r in rows if not r.is_block])
     return replace(spec, root=map_leaves(root, lambda _: next(settled)))
+
+
+def _settle(layer: Layer, shape: Shape) -> Layer:
+    """The row as its kind settles it once, with the real input (a pool as large as its input turns global)."""
+    settle = REGISTRY[layer.kind].settle
+    return settle(layer, shape) if settle is not None else layer
 
 
 # -- the document: header, title, main table, block sections ---------------------------------
@@ -314,7 +315,7 @@ def _nearest(word: str, choices) -> str:
 class _Header:
     """The header entries, decoded and checked: an unknown key is an error that names the nearest one."""
 
-    def __init__(self, entries, path, keys=_KEYS, where="a header"):
+    def __init__(self, entries, path, keys=_KEYS, where="a header") -> None:
         self.path = path
         self.values: dict[str, str] = {}
         self.lines: dict[str, tuple[int, str]] = {}
@@ -748,8 +749,7 @@ class _Parser:
             p: grammar.whole_number(args[grammar.arg_key(p)], f"{block.name}'s {p}") for p in block.params
         }
 
-    def _expand_user(self, use: _Use, shape) -> Block:
-        block: _UserBlock = use.kind
+    def _expand_user(self, use: _Use, block: _UserBlock, shape) -> Block:
         if use.stride != 1 and not block.uses_stride:
             raise self.fail(
                 use.line,
@@ -823,9 +823,10 @@ class _Parser:
         nodes: list[Node] = []
         last_line = None
         for item in items:
+            node: Node
             if isinstance(item, _Use):
                 if isinstance(item.kind, _UserBlock):
-                    node = self._expand_user(item, shape)
+                    node = self._expand_user(item, item.kind, shape)
                 else:
                     conv = replace(self.header.options["conv"] or Options(), **item.options)
                     try:
@@ -907,7 +908,7 @@ def _group_marks_safe(cell: str) -> str:
         return cell
 
 
-def _weighted(node: Node) -> bool:
+def _weighted(node: Node) -> TypeGuard[Layer]:
     return isinstance(node, Layer) and node.options is not None and not REGISTRY[node.kind].merge
 
 
@@ -918,29 +919,34 @@ def _mark_classifier(children: list[Node], header: _Header, own: dict[int, dict]
     are, or when that row is an FC or is followed by a softmax; a backbone without a
     classifier has none. With ``last conv: fixed for α ≤ 1`` the conv before it is marked too.
     """
-    weighted = [i for i, n in enumerate(children) if _weighted(n)]
+    weighted = [(i, n) for i, n in enumerate(children) if _weighted(n)]
     if not weighted:
         return children
-    i = weighted[-1]
-    last = children[i]
+    i, last = weighted[-1]
     softmax_after = any(isinstance(n, Layer) and n.kind == "softmax" for n in children[i + 1 :])
     if last.out_channels is None or not (header.classes is not None or last.kind == "fc" or softmax_after):
         return children
-    kind_options = header.options[REGISTRY[last.kind].options_key] or Options()
+    key = REGISTRY[last.kind].options_key  # set for every kind with options (conv, depthwise, FC)
+    kind_options = (header.options[key] if key is not None else None) or Options()
     options = replace(
         header.options["classifier"] or replace(kind_options, activation=None), **own.get(id(last), {})
     )
     out = children[:i] + [replace(last, role="classifier", options=options)] + children[i + 1 :]
     if header.last_conv_fixed:
-        before = [j for j in weighted if j < i and children[j].kind == "conv"]
+        before = [(j, n) for j, n in weighted if j < i and n.kind == "conv"]
         if before:
-            out[before[-1]] = replace(out[before[-1]], role="last_conv")
+            j, conv = before[-1]
+            out[j] = replace(conv, role="last_conv")
     return out
 
 
 def _classes(root: Block) -> int:
     """Without a ``classes`` entry: the outputs of the classifier, else 0 (a backbone: no classes)."""
-    out = [n.out_channels for n in root.children if isinstance(n, Layer) and n.role == "classifier"]
+    out = [
+        n.out_channels
+        for n in root.children
+        if isinstance(n, Layer) and n.role == "classifier" and n.out_channels is not None
+    ]
     return out[0] if out else 0
 
 

@@ -153,6 +153,7 @@ def extras(layers: pd.DataFrame, measured=None, roof=None) -> dict:
         "by_kind": [{k: or_none(v) for k, v in row.items()} for row in by_kind(layers).to_dict("records")],
     }
     if measured is not None:
-        out["latency"] = latency_summary(layers, measured)
-        out["warnings"] = warnings_for(out["latency"], measured.environment)
+        latency = latency_summary(layers, measured)
+        out["latency"] = latency
+        out["warnings"] = warnings_for(latency, measured.environment)
     return out

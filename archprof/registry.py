@@ -13,12 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch is imported only by builders, never to count
     from torch import nn
 
     from .spec import Block, Layer, Options, Shape
+
+
+# What a kind's rules get after the layer: its input Shape or, for a merge (``merge=True``), the
+# tuple of its branches' shapes. Which one depends on the kind's ``merge`` flag, a value the type
+# checker cannot follow, so the records take either; each kind's own functions annotate theirs.
+KindInput = Any
 
 
 class RuleError(ValueError):
@@ -49,10 +55,10 @@ class LayerKind:
     type_names: tuple[str, ...]  # the Type column's words for it, lower case, single-spaced
     filter_syntax: str  # what the Filter Shape column must look like, for errors and docs
     parse: Callable[[str], dict]  # Filter Shape cell -> Layer fields; raises RuleError
-    infer: Callable[[Layer, Shape], Shape]  # input shape -> output shape; raises RuleError
-    cost: Callable[[Layer, Shape, Shape], Cost]  # pure: layer, input, output -> Cost
-    build: Callable[[Layer, Shape, Shape], nn.Module]  # the torch module of the row
-    describe: Callable[[Layer, Shape], str]  # Filter Shape as the paper would print it
+    infer: Callable[[Layer, KindInput], Shape]  # input shape -> output shape; raises RuleError
+    cost: Callable[[Layer, KindInput, Shape], Cost]  # pure: layer, input, output -> Cost
+    build: Callable[[Layer, KindInput, Shape], nn.Module]  # the torch module of the row
+    describe: Callable[[Layer, KindInput], str]  # Filter Shape as the paper would print it
     name_prefix: Callable[[Layer], str]  # child name in the built model: prefix + row index
     group: Callable[[Layer], str]  # row of the paper's Table 2: "Conv 1×1", "FC", …
     options_key: str | None = None  # which header defaults apply (bias, batch norm, activation)

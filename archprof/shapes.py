@@ -39,7 +39,7 @@ def node_name(node: Node, position: int) -> str:
 
 
 class _Walk:
-    def __init__(self):
+    def __init__(self) -> None:
         self.rows: list[ResolvedLayer] = []
         self.leaves = 0
         self.last_line: int | None = None
@@ -57,8 +57,7 @@ class _Walk:
             )
         if isinstance(node, Layer):
             return self.leaf(node, shape, (), name, path, parent, depth)
-        at = len(self.rows)
-        self.rows.append(None)  # the block's row comes before its children; filled in below
+        at = len(self.rows)  # the block's row comes before its children: inserted there below
         first = self.leaves + 1
         _unique_names(node.children, node, path)
         if node.merge == "seq":
@@ -71,6 +70,13 @@ class _Walk:
                 for i, child in enumerate(node.branches, 1)
             )
             merge = node.children[-1]
+            if not isinstance(merge, Layer):
+                raise ShapeError(
+                    f"an {node.merge} block must end with its merge row, not a block",
+                    merge,
+                    self.leaves + 1,
+                    path,
+                )
             out = self.leaf(
                 merge,
                 outs[0],
@@ -80,7 +86,7 @@ class _Walk:
                 path,
                 depth + 1,
             )
-        self.rows[at] = ResolvedLayer(first, name, node, shape, out, path, parent, depth)
+        self.rows.insert(at, ResolvedLayer(first, name, node, shape, out, path, parent, depth))
         if node.line is not None:
             self.last_line = node.line
         return out

@@ -16,8 +16,12 @@ write them ``H × W × C`` as the paper does, and ``parse.py`` converts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:  # the spec is data: torch is imported by what builds or runs it
+    from torch import nn
 
 Shape = tuple[int, int, int]  # (channels, height, width)
 
@@ -113,8 +117,14 @@ def leaves(node: Node) -> Iterator[Layer]:
             yield from leaves(child)
 
 
-def map_leaves(node: Node, f) -> Node:
-    """``node`` with every leaf replaced by ``f(leaf)`` (a new tree; ``node`` is unchanged)."""
+@overload
+def map_leaves(node: Block, f: Callable[[Layer], Layer]) -> Block: ...
+@overload
+def map_leaves(node: Node, f: Callable[[Layer], Layer]) -> Node: ...
+
+
+def map_leaves(node: Node, f: Callable[[Layer], Layer]) -> Node:
+    """``node`` with every leaf replaced by ``f(leaf)`` (a new tree; ``node`` is unchanged); a block stays a block."""
     if isinstance(node, Layer):
         return f(node)
     from dataclasses import replace
@@ -194,7 +204,7 @@ class ResolvedLayer:
 
     index: int  # 1-based position among the leaf rows, in execution order
     name: str  # its name under its parent: "dw2", "conv2", "inception3a"
-    layer: Node
+    layer: Node | None  # None for a leaf of a user's module (ModuleModel.tree): it has no spec row
     in_shape: Shape
     out_shape: Shape
     path: str = ""
@@ -205,6 +215,13 @@ class ResolvedLayer:
     @property
     def is_block(self) -> bool:
         return isinstance(self.layer, Block)
+
+    @property
+    def leaf(self) -> Layer:
+        """The spec row of a leaf; a block, or a row of a user's module, has none."""
+        if not isinstance(self.layer, Layer):
+            raise TypeError(f"{self.path or self.name!r} is not a leaf row of a spec")
+        return self.layer
 
     @property
     def module_path(self) -> str:
@@ -225,7 +242,7 @@ class ModuleModel:
     path: str  # the file it came from ("" for a module passed in Python)
     input_shape: Shape  # (C, H, W) of the input, or its sizes folded into three
     input_dims: tuple = ()  # the input's real sizes without the batch: (3, 224, 224), (128,), …
-    module: object = field(repr=False, default=None)  # the nn.Module itself
+    module: nn.Module | None = field(repr=False, default=None)  # the nn.Module itself
     trace: dict = field(repr=False, default_factory=dict)  # opcount.trace of one image in float32
     tree: tuple = field(repr=False, default=())  # ResolvedLayer rows: blocks and leaves, in order
     uncounted: dict = field(

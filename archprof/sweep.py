@@ -448,7 +448,7 @@ def _step_cost(s: Step, ch: np.ndarray, h: np.ndarray, w: np.ndarray) -> tuple:
         return (ch[:, t : t + 1], h[None, :, t], w[None, :, t])
 
     ins = [shape(t) for t in s.reads]
-    cost = s.kind.cost(s.layer, tuple(ins) if s.kind.merge else ins[0], shape(s.writes))  # type: ignore[arg-type]
+    cost = s.kind.cost(s.layer, tuple(ins) if s.kind.merge else ins[0], shape(s.writes))
     return cost.params, cost.paper_params, cost.mult_adds
 
 

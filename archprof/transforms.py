@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import replace
+from typing import overload
 
 from .errors import ConfigError
 from .limits import MAX_ALPHA, MAX_RESOLUTION
@@ -58,6 +59,12 @@ def _undeclared(layer, **changes):
         if isinstance(layer, Layer)
         else replace(layer, declared_input=None, **changes)
     )
+
+
+@overload
+def _undeclare_tree(node: Block) -> Block: ...
+@overload
+def _undeclare_tree(node: Node) -> Node: ...
 
 
 def _undeclare_tree(node: Node) -> Node:
@@ -129,6 +136,9 @@ def _settle_shortcuts(node: Node, shape):
     out = output_shape(main, shape)[0]
     if node.fallback is None or out == shape:
         return node, output_shape(node, shape)[0]
+    shortcut = node.children[1]
+    if not isinstance(main, Block) or not isinstance(shortcut, Block):
+        raise TypeError(f"block {node.name!r} has a fallback, so its main branch and shortcut must be blocks")
     if node.fallback == "drop":
         node = replace(main, kind=node.kind, name=node.name, line=node.line, describe=node.describe)
     else:  # "project": a 1 × 1 conv with the main branch's last options (linear, batch norm) to its width
@@ -138,7 +148,7 @@ def _settle_shortcuts(node: Node, shape):
         )
         node = replace(
             node,
-            children=(main, replace(node.children[1], children=(projection,)), node.children[-1]),
+            children=(main, replace(shortcut, children=(projection,)), node.children[-1]),
             fallback=None,
         )
     return node, output_shape(node, shape)[0]

@@ -97,11 +97,11 @@ def _grid(ref: str) -> tuple[tuple[float, ...], tuple[int, ...], str, str]:
         )
     if len(resolutions) < 2:
         probes = tuple(dict.fromkeys(round(spec.resolution * rho) for rho in PROBE_RHOS))
-        fit = tuple(r for r in probes if _fits(ref, alphas[0], r))
-        resolutions = fit or resolutions
+        fit_r = tuple(r for r in probes if _fits(ref, alphas[0], r))
+        resolutions = fit_r or resolutions
         resolution_note = (
-            f"probed at {', '.join(map(str, fit))} px (the spec's grid has one resolution"
-            + ("" if len(fit) == len(probes) else "; smaller inputs collapse a feature map")
+            f"probed at {', '.join(map(str, fit_r))} px (the spec's grid has one resolution"
+            + ("" if len(fit_r) == len(probes) else "; smaller inputs collapse a feature map")
             + ")"
         )
     return tuple(alphas), tuple(resolutions), alpha_note, resolution_note
@@ -184,7 +184,8 @@ def _invariants(ref: str) -> list[Check]:
 
 
 def _params_vs_resolution(ref, alphas, resolutions, probe) -> Check:
-    changed = {}
+    # row path -> the (α, resolution) pairs where its params differ from the first resolution's
+    changed: dict[str, list[tuple[float, int]]] = {}
     for a in alphas:
         base = _layers(ref, a, resolutions[0]).set_index("path")["params"]
         for r in resolutions[1:]:
@@ -538,7 +539,7 @@ def _prose(have) -> list[Check]:
             )
         )
     if {"mobilenet_v1", "vgg16"} <= have:
-        for what, column, printed in (
+        for what, column, times in (
             ("smaller (params)", "paper_params", paper.VGG_SMALLER),
             ("less compute (mult-adds)", "mult_adds", paper.VGG_CHEAPER),
         ):
@@ -548,9 +549,9 @@ def _prose(have) -> list[Check]:
                     "paper",
                     "Section 4.3",
                     f"MobileNet vs VGG16: times {what}",
-                    f"{printed} ×",
+                    f"{times} ×",
                     f"{ratio:.2f} ×",
-                    PASS if paper.within_printed(ratio, str(printed)) else FAIL,
+                    PASS if paper.within_printed(ratio, str(times)) else FAIL,
                 )
             )
     if {"mobilenet_v1", "googlenet"} <= have:

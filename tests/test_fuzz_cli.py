@@ -209,7 +209,9 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 @given(data=st.data())
 def test_any_arguments_give_a_result_or_one_line(place, data):
     argv = data.draw(argvs(place))
-    (place / "existing.txt").write_text("keep me\n")  # a regular file an earlier example may have written over
+    (place / "existing.txt").write_text(
+        "keep me\n"
+    )  # a regular file an earlier example may have written over
     code, out, err = _run(argv)
     assert code in (0, 1, 2), (argv, code, err)
     assert "Traceback" not in err, (argv, err)

@@ -28,6 +28,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ConfigError
+
 INSTALL = "pip install 'archprof[onnx]'"
 NOTHING_RUNS = ("Identity", "Dropout")  # ops the optimiser removes: a row made of them runs nothing
 
@@ -45,8 +47,6 @@ class OnnxRuntimeCPU:
     name = "onnxruntime"
 
     def prepare(self, spec, opts) -> OrtRunner:
-        from ..errors import ConfigError
-
         if not available():
             raise ConfigError(f"--backend onnxruntime needs onnxruntime and onnx: {INSTALL}")
         if opts.device != "cpu":
@@ -70,7 +70,9 @@ def _built(spec, batch: int) -> tuple:
     from ..spec import ModuleModel
 
     if isinstance(spec, ModuleModel):
-        model = copy.deepcopy(spec.module).float().eval()  # type: ignore[attr-defined]
+        if spec.module is None:
+            raise ConfigError(f"{spec.key}: no module to export")
+        model = copy.deepcopy(spec.module).float().eval()
         x = torch.randn(batch, *spec.input_dims)
         rows = [r.path for r in spec.tree if not r.is_block]
     else:

@@ -28,6 +28,8 @@ class TorchEager:
         dtype = getattr(torch, opts.dtype)
         own: dict[str, str] = {}
         if isinstance(spec, ModuleModel):
+            if spec.module is None:
+                raise ValueError(f"{spec.key} holds no module to measure")
             # the user's module as given (a copy: measuring changes its dtype and device)
             model = copy.deepcopy(spec.module).to(device=opts.device, dtype=dtype).eval()
             x = torch.randn(opts.batch, *spec.input_dims, device=opts.device, dtype=dtype)
@@ -48,7 +50,8 @@ class TorchEager:
             x = example_input(spec, opts.batch, opts.device).to(dtype)
             modules = row_modules(model, spec)
         if opts.channels_last and x.dim() == 4:
-            model = model.to(memory_format=torch.channels_last)
+            # torch's stubs for Module.to omit memory_format, which it takes (and documents)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             x = x.contiguous(memory_format=torch.channels_last)
         return TorchRunner(model, x, modules, opts.device, own)
 

@@ -107,7 +107,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         shape = (
             "—" if not r.out_c else _compact(paper_shape((r.out_c, r.out_h, r.out_w)))
         )  # a module's own ops
-        cells: list[Any] = [
+        cells = [
             str(r.index),
             name,
             _type_stride(r.kind, r.stride),
@@ -303,10 +303,16 @@ def spec_table(spec: ModelSpec) -> Group:
                 "",
             )
             continue
-        layer = r.layer
+        layer = r.leaf
         kind = REGISTRY[layer.kind]
-        opts = layer.options
-        after = opts.describe() if opts and not kind.merge else (opts.activation or "") if opts else ""
+        options = layer.options
+        after = (
+            options.describe()
+            if options and not kind.merge
+            else (options.activation or "")
+            if options
+            else ""
+        )
         if layer.role:
             after = f"{after} ({layer.role.replace('_', ' ')})"
         table.add_row(
