@@ -837,6 +837,25 @@ def _tuned_environment(argv: list[str]) -> dict | None:
     return {**os.environ, "GLIBC_TUNABLES": GLIBC_TUNABLES}
 
 
+def _preload(argv: list[str]) -> None:
+    """Import the native libraries the command will need while a signal still just leaves (start-up).
+
+    Once the command runs, SIGINT raises KeyboardInterrupt; raised inside torch's import, in pybind11
+    code, that aborts the process (exit -6, "terminate called after throwing ... error_already_set").
+    """
+    if not argv or argv[0] in ("list", "-h", "--help", "--version") or "-h" in argv or "--help" in argv:
+        return
+    import pandas  # noqa: F401
+
+    measuring = argv[0] in MEASURING_COMMANDS and "--no-latency" not in argv
+    building = argv[0] == "validate" and "--no-crosscheck" not in argv
+    if measuring or building or any(".py:" in a for a in argv):
+        import torch  # noqa: F401
+    if any("onnxruntime" in a for a in argv):
+        with contextlib.suppress(ImportError):  # not installed: the command says how to install it
+            import onnxruntime  # noqa: F401
+
+
 def entry() -> None:
     """The ``archprof`` console script and ``python -m archprof``."""
     import os
@@ -851,6 +870,7 @@ def entry() -> None:
         with contextlib.suppress(OSError):
             os.execve(sys.executable, [sys.executable, "-m", "archprof", *argv], env)
         starting()  # the exec failed: release the signals here
+    _preload(argv)
     running()
     code = main(argv)
     starting()  # from here on nothing is half-done: a late signal leaves at once, with its code

@@ -11,8 +11,10 @@ console script and ``python -m archprof`` install them.
 
 from __future__ import annotations
 
+# The C module under `signal`: `import signal` first imports enum, tens of milliseconds in which a Ctrl-C
+# would still land in an import. Same functions and constants, as plain ints.
+import _signal as signal
 import os
-import signal
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
