@@ -46,7 +46,7 @@ def _raise(signum, frame) -> None:
 def _install(handler) -> None:
     for sig in EXIT_CODES:
         # A signal ignored by whoever started us (a background job of a script, nohup) stays ignored.
-        if signal.getsignal(sig) is not signal.SIG_IGN:
+        if signal.getsignal(sig) != signal.SIG_IGN:
             signal.signal(sig, handler)
 
 
