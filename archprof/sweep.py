@@ -128,6 +128,9 @@ def check_grid(alphas: Sequence[float], resolutions: Sequence[int]) -> None:
         )
 
 
+MAX_COUNT = 10**24  # far beyond any network's mult-adds (VGG16 at 100,000 px: 3·10^15)
+
+
 def parse_count(text: str, what: str) -> int:
     """``300M`` → 300,000,000: a count with an optional SI suffix (K, M, G, T; powers of 1000)."""
     t = text.strip().replace(",", "").replace("_", "")
@@ -135,10 +138,13 @@ def parse_count(text: str, what: str) -> int:
     body = t[:-1] if scale else t
     try:
         value = Decimal(body) * (scale or 1)
-    except InvalidOperation:
+    except ArithmeticError:  # InvalidOperation, and Overflow for an exponent like 1e999999999
         value = None
-    if value is None or not value.is_finite() or value < 0:
-        raise ConfigError(f"{what} must be a count such as 300M or 1.5G (K, M, G: thousands…), got {text!r}")
+    # bounded before int(): 1e999999 is a valid Decimal whose int() would take minutes
+    if value is None or not value.is_finite() or not 0 <= value <= MAX_COUNT:
+        raise ConfigError(
+            f"{what} must be a count such as 300M or 1.5G (K, M, G: thousands…) of at most 10^24, got {text!r}"
+        )
     return int(value)
 
 

@@ -61,7 +61,9 @@ def test_budget_counts_take_si_suffixes():
     assert parse_count("1.5G", "b") == 1_500_000_000
     assert parse_count("41,030,272", "b") == 41_030_272
     assert parse_count("2k", "b") == 2_000
-    for bad in ("3X", "", "-1M", "M"):
+    assert parse_count("1e24", "b") == 10**24
+    # 1e999999999 overflowed Decimal (a traceback); 1e999999 would have taken minutes in int()
+    for bad in ("3X", "", "-1M", "M", "1e999999999", "1e999999", "1.0000001e24", "nan", "inf"):
         with pytest.raises(ConfigError, match="300M"):
             parse_count(bad, "--budget-mult-adds")
 
