@@ -102,8 +102,11 @@ def _decimal(item: str, kind: type, what: str, text: str) -> Decimal:
         d = Decimal(item.strip())
     except InvalidOperation:
         d = None
-    if d is None or not d.is_finite() or (kind is int and d != d.to_integral_value()):
-        numbers = "whole numbers" if kind is int else "finite numbers"
+    # magnitudes within 10^±12: START, STOP and STEP then never overflow the arithmetic of the range
+    # (1e999999999 as STOP, or 1e-999999999 as STEP, raised decimal.Overflow: a traceback)
+    sane = d is not None and d.is_finite() and (d == 0 or -12 <= d.adjusted() <= 12)
+    if d is None or not sane or (kind is int and d != d.to_integral_value()):
+        numbers = "whole numbers" if kind is int else "finite numbers of at most 10^12"
         raise ConfigError(f"{what} takes {numbers} (START:STOP:STEP or a comma list), got {text!r}")
     return d
 

@@ -171,13 +171,27 @@ def argvs(draw, root: Path):
         ]
     if command == "sweep":
         ranges = st.sampled_from(
-            NUMBERS + ["0.25:1.4:0.05", "1:0.5:0.1", "0.5:1:0", "96:256:16", "1:2:nan", "1:1e9:1", "::"]
+            NUMBERS
+            + [
+                "0.25:1.4:0.05",
+                "1:0.5:0.1",
+                "0.5:1:0",
+                "96:256:16",
+                "1:2:nan",
+                "1:1e9:1",
+                "::",
+                "0.25:1e999999999:0.05",
+                "1:2:1e-999999999",
+            ]
         )
         options = [
             ("--alpha", ranges),
             ("--resolution", ranges),
             ("--latency", st.sampled_from(["predicted", "measured", ""])),
-            ("--budget-mult-adds", st.sampled_from(["300M", "1G", "-1", "nan", "1e400", "", "5 parsecs"])),
+            (
+                "--budget-mult-adds",
+                st.sampled_from(["300M", "1G", "-1", "nan", "1e400", "1e999999999", "", "5 parsecs"]),
+            ),
             ("--budget-ms", number),
             ("--format", st.sampled_from(["table", "json", "csv", "xml"])),
             ("--output", st.sampled_from(outs)),

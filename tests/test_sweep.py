@@ -68,6 +68,13 @@ def test_budget_counts_take_si_suffixes():
             parse_count(bad, "--budget-mult-adds")
 
 
+@pytest.mark.parametrize("text", ["0.25:1e999999999:0.05", "0.25:1.4:1e-999999999", "1e13", "1e-13:1:1"])
+def test_range_ends_are_bounded_before_any_arithmetic(text):
+    # these overflowed decimal's context in STOP − START or its division by STEP: a traceback
+    with pytest.raises(ConfigError, match="at most 10\\^12"):
+        parse_range(text, float, "--alpha")
+
+
 def test_too_large_a_grid_is_refused():
     with pytest.raises(ConfigError, match="1,001,000 configurations"):
         run_sweep("mobilenet_v1", parse_range("0.001:1:0.001", float, "a"), tuple(range(1, 1002)))
