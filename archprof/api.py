@@ -211,8 +211,14 @@ def profile(
     max_memory: int | None = None,
     backend: str = "torch",
     progress: Progress = _NoProgress,
+    predicted: bool = False,
+    table: str | None = None,
 ) -> Profile:
     """Count ``spec`` in one configuration and, with ``latency=True``, measure it.
+
+    ``predicted=True`` gives latency without running anything: each row looked up in, or
+    estimated from, the latency table of ``backend``, ``threads``, ``device``, ``dtype`` and
+    ``batch`` (``archprof lut build`` makes it), or the table file ``table``.
 
     ``spec`` is a built-in name (``"mobilenet_v1"``), a spec file path, either with
     ``":standard"``, or a ModelSpec — or your own model, ``"my_net.py:MyNet"`` or an
@@ -241,6 +247,18 @@ def profile(
             "profile measures with one backend; compare takes several (--backend torch,onnxruntime)"
         )
     layers = costs.count(config, dtype=dtype, batch=batch)
+    if predicted:
+        return _predicted(
+            config,
+            layers,
+            table,
+            backend=backend,
+            threads=threads,
+            device=device,
+            dtype=dtype,
+            batch=batch,
+            latency=latency,
+        )
     measured = roof = None
     if latency:
         import torch  # noqa: F401  (loaded before the guard reads this process's resident set)
@@ -261,6 +279,24 @@ def profile(
     extras = profiling.extras(layers, measured, roof)
     if isinstance(config, ModuleModel):
         extras["uncounted"] = dict(config.uncounted)
+    return Profile(config, layers, extras)
+
+
+def _predicted(config, layers: pd.DataFrame, table: str | None, latency: bool, **setting) -> Profile:
+    """A profile whose latency is the table's prediction: per row and end to end, nothing run."""
+    from .lut import TablePredictor
+
+    if latency:
+        raise ConfigError("predicted latency runs nothing: ask for measured latency or predicted, not both")
+    if isinstance(config, ModuleModel):
+        raise ConfigError(
+            "predicted latency needs a spec's rows; a model file (FILE.py:NAME) is measured, not predicted"
+        )
+    predictor = TablePredictor(table, **setting)
+    prediction = predictor.predict(config)
+    layers = profiling.attach_predicted(layers, prediction)
+    extras = profiling.extras(layers)
+    extras["predicted"] = profiling.predicted_summary(prediction, predictor.table.environment)
     return Profile(config, layers, extras)
 
 

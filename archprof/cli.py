@@ -1,4 +1,4 @@
-"""The command line: ``archprof list | show | profile | compare | sweep | diff | validate``.
+"""The command line: ``archprof list | show | profile | compare | sweep | lut | diff | validate``.
 
 This is the edge where files are read and written and text is printed. Every
 ``ArchprofError`` becomes one line on stderr and exit code 2; Ctrl-C exits 130.
@@ -243,9 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
         "paper's conv+FC weights), mult-adds (conv and FC multiply-accumulates), weight bytes, "
         "activation bytes and the peak activation memory; and, unless --no-latency, measured "
         "latency (end to end and per layer inside the full pass, median/IQR/p90/min), measured "
-        "memory, the roofline and the share of each layer type. A progress bar shows on stderr "
+        "memory, the roofline and the share of each layer type. With --latency predicted, latency "
+        "comes from a latency table instead (archprof lut build): nothing is built or run, and each "
+        "row says whether its time was looked up or estimated. A progress bar shows on stderr "
         "when it is a terminal; --format json keeps stdout clean.",
-        epilog=EXIT_CODES,
+        epilog=EXIT_CODES + "\nexamples:\n  archprof profile mobilenet_v1 --alpha 0.5 --resolution 160\n"
+        "  archprof lut build mobilenet_v1 && archprof profile mobilenet_v1 --alpha 0.6 --latency predicted",
     )
     _config_args(profile)
     profile.add_argument(
@@ -262,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="element type of weights and activations (default float32)",
     )
     _measure_args(profile)
+    _predict_args(profile, "measured")
 
     compare = sub.add_parser(
         "compare",
@@ -348,11 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="input resolutions in pixels: START:STOP:STEP (both ends included), one value or a comma "
         "list of whole numbers (default: the spec's grid)",
     )
-    sweep.add_argument(
-        "--latency",
-        choices=("predicted",),
-        help="add predicted latency from a latency table (none is available yet: an error says so)",
-    )
+    _predict_args(sweep, None)
     sweep.add_argument(
         "--budget-mult-adds",
         metavar="N",
@@ -363,6 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(float, 0, 1e6, above=True),
         metavar="MS",
         help="keep the configurations predicted to run in at most MS milliseconds (implies --latency predicted)",
+    )
+    sweep.add_argument(
+        "--threads",
+        type=_number(int, 1, MAX_THREADS),
+        metavar="N",
+        help="predict for N intra-op threads: the table measured at N threads (default 1)",
+    )
+    sweep.add_argument(
+        "--backend",
+        metavar="NAME",
+        help="predict for this runtime, torch (default) or onnxruntime: the table measured with it",
     )
     sweep.add_argument(
         "--format",
@@ -379,6 +390,90 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="element type, for the peak activation bytes (default float32)",
     )
+
+    lut = sub.add_parser(
+        "lut",
+        help="latency lookup tables: measure one (build), print one (show)",
+        description="A latency table holds the time of every distinct row configuration (kind, input "
+        "shape, output channels, kernel, stride, groups, padding, the fused batch norm and activation) "
+        "measured inside full forward passes. 'profile --latency predicted' and 'sweep --latency "
+        "predicted' then give the latency of any configuration without running it: rows in the table "
+        "are looked up, the others estimated by a model fitted on the table, and each prediction says "
+        "which. One table per backend, device, dtype, batch and thread count, kept in the per-user "
+        "data directory ($ARCHPROF_DATA_DIR, else $XDG_DATA_HOME/archprof, else ~/.local/share/archprof).",
+        epilog=EXIT_CODES
+        + "\nexamples:\n  archprof lut build\n  archprof lut build mobilenet_v1 --threads 2\n"
+        "  archprof lut show\n  archprof profile mobilenet_v1 --alpha 0.6 --resolution 200 --latency predicted",
+    )
+    lut_sub = lut.add_subparsers(dest="lut_command", metavar="ACTION", parser_class=_Parser)
+    lut_sub.required = True
+    lut_build = lut_sub.add_parser(
+        "build",
+        help="measure every row configuration of some specs' grids into a latency table",
+        description="Run every configuration of each SPEC's default α × resolution grid (or --alpha / "
+        "--resolution) as a whole network — end-to-end passes, then passes with a clock on every row — "
+        "and save each distinct row configuration's median time, with the configurations' end-to-end "
+        "times (to fit how rows add up to a network) and the environment (CPU, threads, library "
+        "versions). About a second per configuration; every built-in's grid (68 configurations) takes "
+        "about two minutes. Close other programs first: a loaded machine gives a noisy table.",
+        epilog=EXIT_CODES,
+    )
+    lut_build.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="specs to measure (default: every built-in), each with its grid",
+    )
+    lut_build.add_argument(
+        "--alpha", metavar="LIST", help="width multipliers, comma-separated (default: each spec's)"
+    )
+    lut_build.add_argument(
+        "--resolution",
+        metavar="LIST",
+        help="input resolutions in pixels, comma-separated (default: each spec's)",
+    )
+    lut_build.add_argument(
+        "--backend", metavar="NAME", help="the runtime to measure: torch (default) or onnxruntime"
+    )
+    lut_build.add_argument(
+        "--threads",
+        type=_number(int, 1, MAX_THREADS),
+        default=1,
+        metavar="N",
+        help="intra-op threads (default 1)",
+    )
+    lut_build.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu (default) or cuda")
+    lut_build.add_argument(
+        "--dtype", choices=DTYPES, default="float32", help="element type (default float32)"
+    )
+    lut_build.add_argument(
+        "--batch", type=_number(int, 1, MAX_BATCH), default=1, metavar="N", help="batch size (default 1)"
+    )
+    lut_build.add_argument(
+        "--run-time",
+        type=_number(float, 0, MAX_RUN_TIME, above=True),
+        default=1.0,
+        metavar="S",
+        help="seconds of timing per configuration: 40 %% end to end, 60 %% per row (default 1)",
+    )
+    lut_build.add_argument(
+        "--output", metavar="FILE", help="write the table to FILE (default: the per-user data directory)"
+    )
+    lut_show = lut_sub.add_parser(
+        "show",
+        help="print a latency table: where it was measured, its rows and fitted models",
+        description="Print a latency table: the environment it was measured in, its configurations, "
+        "how many row configurations of each family it holds, the model each family's rows are "
+        "estimated with, and how rows add up to a network. Without FILE, the table of --backend, "
+        "--threads, --device, --dtype and --batch in the per-user data directory.",
+        epilog=EXIT_CODES,
+    )
+    lut_show.add_argument("file", nargs="?", metavar="FILE", help="a table file (default: the per-user one)")
+    lut_show.add_argument("--backend", default="torch", help="torch (default) or onnxruntime")
+    lut_show.add_argument("--threads", type=_number(int, 1, MAX_THREADS), default=1, metavar="N")
+    lut_show.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    lut_show.add_argument("--dtype", choices=DTYPES, default="float32")
+    lut_show.add_argument("--batch", type=_number(int, 1, MAX_BATCH), default=1, metavar="N")
 
     diff = sub.add_parser(
         "diff",
@@ -424,12 +519,36 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip building the models (fvcore and parameter cross-checks): analytic checks only",
     )
-    for command in sub.choices.values():
-        for action in command._actions:
-            # every text value, an option's or a positional's, is refused when empty ("--html ''")
-            if action.type is None and action.nargs != 0 and not action.choices:
-                action.type = _text
+    _check_text(parser)
     return parser
+
+
+def _check_text(parser: argparse.ArgumentParser) -> None:
+    """Every text value, an option's or a positional's, of every (sub)command is refused when empty ("--html ''")."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in set(action.choices.values()):
+                _check_text(command)
+        elif action.type is None and action.nargs != 0 and not action.choices:
+            action.type = _text
+
+
+def _predict_args(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "--latency",
+        choices=("measured", "predicted") if default else ("predicted",),
+        default=default,
+        help=(
+            "measured (default: run and time the model) or predicted (from the latency table of "
+            "--backend, --threads, --device, --dtype and --batch: nothing is run; archprof lut build makes it)"
+            if default
+            else "add predicted latency from the latency table of --backend and --threads "
+            "(archprof lut build makes it)"
+        ),
+    )
+    p.add_argument(
+        "--table", metavar="FILE", help="the latency table to predict from (default: the per-user one)"
+    )
 
 
 def _text(text: str) -> str:
@@ -555,10 +674,41 @@ def _check_output(args) -> None:
     check_outputs({"--output": args.output})
 
 
+# Options that only change how a model is run: with --latency predicted nothing runs.
+RUN_ONLY = {
+    "channels_last": "--channels-last",
+    "max_memory": "--max-memory",
+    "min_run_time": "--min-run-time",
+    "no_isolated": "--no-isolated",
+}
+
+
+def _predicting(args) -> bool:
+    """Whether ``args`` ask for predicted latency; contradictions refused (exit 2) before any work."""
+    from .errors import ConfigError
+
+    if args.latency != "predicted":
+        if args.table:
+            raise ConfigError(
+                "--table is the latency table of --latency predicted: give --latency predicted too"
+            )
+        return False
+    if args.no_latency:
+        raise ConfigError("--no-latency and --latency predicted contradict each other: give one")
+    given = [flag for dest, flag in RUN_ONLY.items() if getattr(args, dest, None) not in (None, False)]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ConfigError(
+            f"{', '.join(given)} only {verb} to running the model, which --latency predicted does not"
+        )
+    return True
+
+
 def cmd_profile(args) -> int:
     from .api import profile
 
     _check_output(args)
+    predicted = _predicting(args)
     result = profile(
         args.spec,
         args.alpha,
@@ -568,7 +718,9 @@ def cmd_profile(args) -> int:
         input_shape=args.input_shape,
         min_run_time=args.min_run_time or 1.0,
         isolated=not args.no_isolated,
-        **_measure_kwargs(args),
+        predicted=predicted,
+        table=args.table,
+        **{**_measure_kwargs(args), **({"latency": False} if predicted else {})},
     )
     for warning in result.warnings:
         print(f"archprof: warning: {warning}", file=sys.stderr)
@@ -659,6 +811,28 @@ def cmd_sweep(args) -> int:
     resolutions = parse_range(args.resolution, int, "--resolution") if args.resolution else None
     budget = parse_count(args.budget_mult_adds, "--budget-mult-adds") if args.budget_mult_adds else None
     check_outputs({"--output": args.output, "--html": args.html})  # refused before anything is counted
+    predictor = None
+    if args.latency or args.budget_ms is not None:
+        from .predict import get
+
+        predictor = get(
+            "lut",
+            path=args.table,
+            backend=args.backend or "torch",
+            threads=args.threads or 1,
+            dtype=args.dtype,
+        )
+    else:
+        given = [
+            f
+            for f, v in (("--table", args.table), ("--threads", args.threads), ("--backend", args.backend))
+            if v
+        ]
+        if given:
+            from .errors import ConfigError
+
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ConfigError(f"{', '.join(given)} only {verb} to predicted latency: add --latency predicted")
     result = run_sweep(
         args.spec,
         alphas,
@@ -667,6 +841,7 @@ def cmd_sweep(args) -> int:
         budget_mult_adds=budget,
         budget_ms=args.budget_ms,
         dtype=args.dtype,
+        predictor=predictor,
     )
     if args.html:
         page = sweep_report.render_html(
@@ -683,6 +858,47 @@ def cmd_sweep(args) -> int:
     for path in (args.html, args.output):
         if path and path != STDOUT:
             print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_lut(args) -> int:
+    from . import lut
+    from .errors import ConfigError
+
+    if args.lut_command == "show":
+        from .report.terminal import lut_table
+
+        path = args.file or lut.default_path(args.backend, args.threads, args.device, args.dtype)
+        _console().print(lut_table(lut.load(path)))
+        return 0
+    from . import backends, lut_build
+    from .catalog import builtin_names
+    from .grid import configurations, parse_list
+    from .measure import MeasureOptions
+    from .outputs import check_outputs
+
+    backend = args.backend or "torch"
+    backends.names(backend)  # known and installed, before anything runs
+    if len(backends.names(backend)) != 1:
+        raise ConfigError("a latency table is measured with one backend; build one table per backend")
+    path = args.output or str(lut.default_path(backend, args.threads, args.device, args.dtype))
+    check_outputs({"--output": path})
+    alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
+    resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
+    specs = configurations(args.specs or builtin_names(), alphas, resolutions)
+    if any(not hasattr(s, "root") for s in specs):
+        raise ConfigError("a latency table is built from specs; a model file (FILE.py:NAME) has no spec rows")
+    opts = MeasureOptions(
+        threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype
+    ).check()
+    with _Progress(len(specs), f"measuring {len(specs)} configurations") as bar:
+        table = lut_build.build(specs, opts, backend, args.run_time, bar.advance)
+    _write(path, table.to_json())
+    print(
+        f"wrote {path}: {len(table.entries):,} row configurations from {len(specs)} configurations "
+        f"({backend}, {args.threads} thread{'s' if args.threads != 1 else ''}, {args.device}, {args.dtype})",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -780,6 +996,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "diff": cmd_diff,
     "sweep": cmd_sweep,
+    "lut": cmd_lut,
 }
 
 
@@ -813,7 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
         raise  # argparse's SystemExit (usage error, --help), or a bug: its traceback
 
 
-MEASURING_COMMANDS = ("profile", "compare")
+MEASURING_COMMANDS = ("profile", "compare", "lut")
 
 
 def _tuned_environment(argv: list[str]) -> dict | None:
@@ -830,7 +1047,9 @@ def _tuned_environment(argv: list[str]) -> dict | None:
         return None
     if os.environ.get("ARCHPROF_NO_REEXEC") or not argv or argv[0] not in MEASURING_COMMANDS:
         return None
-    if "--no-latency" in argv or "-h" in argv or "--help" in argv:
+    if "--no-latency" in argv or "-h" in argv or "--help" in argv or "predicted" in argv:
+        return None
+    if argv[0] == "lut" and argv[1:2] != ["build"]:
         return None
     from .measure import GLIBC_TUNABLES
 
@@ -847,7 +1066,12 @@ def _preload(argv: list[str]) -> None:
         return
     import pandas  # noqa: F401
 
-    measuring = argv[0] in MEASURING_COMMANDS and "--no-latency" not in argv
+    measuring = (
+        argv[0] in MEASURING_COMMANDS
+        and "--no-latency" not in argv
+        and "predicted" not in argv
+        and (argv[0] != "lut" or argv[1:2] == ["build"])
+    )
     building = argv[0] == "validate" and "--no-crosscheck" not in argv
     if measuring or building or any(".py:" in a for a in argv):
         import torch  # noqa: F401

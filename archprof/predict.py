@@ -24,6 +24,7 @@ class Prediction:
 
     total_ms: float
     per_row_ms: dict[str, float] = field(default_factory=dict)  # leaf row path -> ms
+    per_row_source: dict[str, str] = field(default_factory=dict)  # leaf row path -> "lookup" | "estimated"
     source: str = ""  # what the prediction rests on: "lut: tables/cpu-1thread.json (…)"
 
 
@@ -35,7 +36,7 @@ class Predictor(Protocol):
 
 
 # name -> (module relative to this package, attribute): the latency-table work registers "lut" here
-PREDICTORS: dict[str, tuple[str, str]] = {}
+PREDICTORS: dict[str, tuple[str, str]] = {"lut": (".lut", "TablePredictor")}
 
 UNAVAILABLE = (
     "predicted latency needs a latency table, and this version of archprof has none yet; "
@@ -43,11 +44,12 @@ UNAVAILABLE = (
 )
 
 
-def get(name: str = "lut") -> Predictor:
-    """The predictor called ``name``, or a ConfigError saying that no latency table is available."""
+def get(name: str = "lut", **options) -> Predictor:
+    """The predictor called ``name`` made with ``options`` (the lut's: path, backend, threads, device,
+    dtype, batch), or a ConfigError saying why there is none."""
     if name not in PREDICTORS:
         raise ConfigError(
             UNAVAILABLE if not PREDICTORS else f"unknown predictor {name!r}; known: {', '.join(PREDICTORS)}"
         )
     module, attr = PREDICTORS[name]
-    return getattr(importlib.import_module(module, __package__), attr)()
+    return getattr(importlib.import_module(module, __package__), attr)(**options)

@@ -66,6 +66,27 @@ def attach(layers: pd.DataFrame, measured=None, roof=None) -> pd.DataFrame:
     return out
 
 
+def attach_predicted(layers: pd.DataFrame, prediction) -> pd.DataFrame:
+    """``layers`` with each row's predicted ``latency_ms`` and its ``latency_source`` (lookup / estimated)."""
+    out = layers.copy()
+    out["latency_ms"] = out["path"].map(prediction.per_row_ms).astype(float)
+    out["latency_source"] = out["path"].map(prediction.per_row_source)
+    return out
+
+
+def predicted_summary(prediction, environment: dict) -> dict:
+    """What ``extras["predicted"]`` holds: the end to end, how many rows were looked up, and the table's origin."""
+    sources = list(prediction.per_row_source.values())
+    return {
+        "end_to_end_ms": prediction.total_ms,
+        "per_layer_sum_ms": float(sum(prediction.per_row_ms.values())),
+        "rows_looked_up": sources.count("lookup"),
+        "rows_estimated": sources.count("estimated"),
+        "source": prediction.source,
+        "table_environment": environment,
+    }
+
+
 def _or_nan(x):
     return np.nan if x is None else x
 

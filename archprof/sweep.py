@@ -607,11 +607,15 @@ def run_sweep(
         from .transforms import configure
 
         predicted = []
+        sources = []
         for a, r in zip(counted.alpha, counted.resolution):
             p = predictor.predict(configure(base, "base", float(a), int(r)))
             predicted.append(p.total_ms)
-            source = p.source
+            looked = sum(1 for v in p.per_row_source.values() if v == "lookup")
+            sources.append(f"{looked}/{len(p.per_row_source)} rows looked up")
+            source = p.source.split(" (")[0]  # the table; per configuration, how many rows it held
         cols["latency_ms"] = np.asarray(predicted, dtype=float)
+        cols["latency_source"] = np.asarray(sources, dtype=object)
     keep = np.ones(n, dtype=bool)
     if budget_mult_adds is not None:
         keep &= cols["mult_adds"] <= budget_mult_adds
@@ -629,8 +633,8 @@ def run_sweep(
         {
             "model": np.full(m, base.key, dtype=object),
             "variant": np.full(m, base.variant, dtype=object),
+            "latency_source": np.full(m, None, dtype=object),
             **{k: cols[k] for k in SWEEP_COLUMNS[2:] if k in cols},
-            "latency_source": np.full(m, source, dtype=object),
         },
         columns=SWEEP_COLUMNS,
     )

@@ -43,3 +43,7 @@ _hsettings.register_profile("dev", max_examples=300, deadline=None)
 _hsettings.register_profile("soak", max_examples=20000, deadline=None)
 _os = __import__("os")
 _hsettings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE") or ("long" if _os.environ.get("CI") else "dev"))
+
+# Latency tables live in a per-user data directory; the tests get an empty one of their own, so that a
+# table the developer built never changes what a test sees (subprocesses inherit it).
+_os.environ["ARCHPROF_DATA_DIR"] = __import__("tempfile").mkdtemp(prefix="archprof-test-data-")

@@ -337,8 +337,8 @@ def test_cli_writes_html_and_output(run, tmp_path):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--latency", "predicted"], "needs a latency table"),
-        (["--budget-ms", "10"], "needs a latency table"),
+        (["--latency", "predicted"], "archprof lut build"),
+        (["--budget-ms", "10"], "archprof lut build"),
         (["--budget-ms", "-1"], "greater than 0"),
         (["--alpha", "0.25:1.4:0"], "STEP must be greater than 0"),
         (["--alpha", "0:1:0.5"], "greater than 0"),

@@ -49,7 +49,12 @@ def _layer_record(r, measured_cols: list[str], measured: bool) -> dict:
         "non_trainable_params": int(r.non_trainable_params),
         **{c: _num(getattr(r, c)) for c in measured_cols},
         **({"measured_output_bytes": _int(r.measured_output_bytes)} if measured else {}),
+        **({"latency_source": _source(r.latency_source)} if hasattr(r, "latency_source") else {}),
     }
+
+
+def _source(value) -> str | None:
+    return value if isinstance(value, str) else None  # a block's row: its rows say
 
 
 def profile_dict(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = None) -> dict:

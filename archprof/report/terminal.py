@@ -118,7 +118,7 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
             units.count(r.mult_adds),
             units.nbytes(r.weight_bytes),
             units.nbytes(r.activation_bytes),
-            units.ms(r.latency_ms),
+            _latency_cell(r),
         ]
         if measured:
             cells += [
@@ -130,9 +130,91 @@ def profile_table(spec: ModelSpec, layers: pd.DataFrame, extras: dict | None = N
         table.add_row(*cells)
     parts: list[Any] = [table, _summary_lines(t, layers, extras)]
     if measured or extras.get("by_kind"):
-        parts.append(by_kind_table(extras.get("by_kind") or [], measured))
+        parts.append(by_kind_table(extras.get("by_kind") or [], measured or bool(extras.get("predicted"))))
     parts.append(Text(CONVENTIONS, style="dim"))
     return Group(*parts)
+
+
+def _latency_cell(r) -> str:
+    """A row's latency; a predicted one that was estimated, not looked up, is marked ≈."""
+    text = units.ms(r.latency_ms)
+    return f"≈{text}" if getattr(r, "latency_source", None) == "estimated" else text
+
+
+def _predicted_lines(p: dict) -> Text:
+    text = Text()
+    text.append("latency (predicted): ", "bold")
+    env = p.get("table_environment") or {}
+    threads = env.get("threads")
+    text.append(
+        f"{units.ms(p['end_to_end_ms'])} end to end, from per-row times summing to "
+        f"{units.ms(p['per_layer_sum_ms'])}; of {p['rows_looked_up'] + p['rows_estimated']} rows "
+        f"{p['rows_looked_up']} looked up in the table, {p['rows_estimated']} estimated (marked ≈)\n"
+    )
+    text.append("latency table: ", "bold")
+    text.append(
+        f"{p['source'].split(' (')[0].removeprefix('lut: ')}, measured with {env.get('backend', '?')} on "
+        f"{env.get('cpu', '?')}, {threads} thread{'s' if threads != 1 else ''}, torch {env.get('torch', '?')}, "
+        f"{env.get('date', '?')}; nothing was run\n"
+    )
+    return text
+
+
+def lut_table(table) -> Group:
+    """A latency table: its environment, configurations, families with their models, and the calibration."""
+    env = table.environment
+    head = Text()
+    head.append("latency table: ", "bold")
+    head.append(f"{table.path}\n")
+    head.append("measured: ", "bold")
+    head.append(
+        f"{env.get('backend', '?')} on {env.get('cpu', '?')}, {env.get('threads', '?')} thread(s), "
+        f"{env.get('device', '?')}, {env.get('dtype', '?')}, batch {env.get('batch', '?')}, torch "
+        f"{env.get('torch', '?')}, GLIBC_TUNABLES {'set' if env.get('glibc_tunables') else 'not set'}, "
+        f"{env.get('date', '?')}\n"
+    )
+    head.append("built from: ", "bold")
+    head.append(
+        f"{len(table.configurations)} configurations of {', '.join(env.get('specs', [])) or '?'}; "
+        f"{len(table.entries):,} distinct row configurations\n"
+    )
+    c = table.calibration
+    head.append("end to end: ", "bold")
+    head.append(
+        f"{c.scale:.4f} × Σ row ms + {c.per_row * 1e3:.1f} µs per row (fitted on the configurations above)"
+    )
+    counts: dict[str, int] = {}
+    for e in table.entries.values():
+        counts[e["family"]] = counts.get(e["family"], 0) + 1
+    t = Table(
+        title="rows and the model that estimates rows not in the table",
+        box=box.SIMPLE_HEAD,
+        header_style="bold",
+    )
+    right: dict[str, Any] = {"justify": "right", "no_wrap": True}
+    t.add_column("family (kind / kernel / stride)")
+    t.add_column("rows", **right)
+    t.add_column("estimated by")
+    t.add_column("ms per G mult-adds", **right)
+    t.add_column("ms per MB moved", **right)
+    t.add_column("ms per row", **right)
+    for fam in sorted(counts):
+        model = table.models.get(fam) or table.models.get(fam.split("/")[0])
+        a, b, c0 = model.coef if model else (float("nan"),) * 3
+        t.add_row(
+            escape(fam),
+            f"{counts[fam]:,}",
+            "its own fit" if fam in table.models else f"the {fam.split('/')[0]} fit",
+            units.fmt(a * 1e9, ".2f"),
+            units.fmt(b * 1e6, ".3f"),
+            units.fmt(c0, ".4f"),
+        )
+    note = Text(
+        "An estimate is the family's fit (ms = a·mult-adds + b·bytes moved + c, fitted for relative error, "
+        "a, b, c ≥ 0) corrected by its error on the most similar measured rows.",
+        style="dim",
+    )
+    return Group(head, t, note)
 
 
 def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
@@ -166,6 +248,8 @@ def _summary_lines(t: dict, layers: pd.DataFrame, extras: dict) -> Text:
             f"BN output alongside its conv's output, the input image kept)"
         )
     text.append("\n")
+    if extras.get("predicted"):
+        text.append_text(_predicted_lines(extras["predicted"]))
     lat = extras.get("latency")
     if lat:
         e = lat["end_to_end"]

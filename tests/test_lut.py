@@ -1,0 +1,368 @@
+"""Latency tables: row keys, the fitted models, lookup and estimation, the file, and the commands.
+
+Most tests build a table from *synthetic* times — each row's time a known function of its
+counted work — so that what the table predicts can be computed by hand beside it. One
+test measures a real (tiny) table and checks that predicting the configuration it was
+built from looks every row up.
+"""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from archprof import lut
+from archprof.catalog import load
+from archprof.errors import ConfigError
+from archprof.shapes import resolve
+from archprof.transforms import configure
+
+# a synthetic machine: ms = A·mult-adds + B·bytes moved + C, the same for every row
+A, B, C = 2e-9, 3e-7 / 1024, 0.004
+
+
+def linear_ms(feats: dict) -> float:
+    return A * feats["mult_adds"] + B * feats["moved_bytes"] + C
+
+
+def record(spec, ms=linear_ms, overhead=0.0) -> dict:
+    rows = [{**row, "ms": ms(row["features"])} for row in lut.spec_rows(spec)]
+    # the network's end to end: its rows plus a known overhead per row (the calls between them)
+    return {
+        "label": spec.label,
+        "rows": rows,
+        "end_to_end_ms": sum(r["ms"] for r in rows) + overhead * len(rows),
+    }
+
+
+ENV = {"backend": "torch", "threads": 1, "device": "cpu", "dtype": "float32", "batch": 1, "cpu": "test cpu"}
+
+
+def mobilenet(alpha=1.0, resolution=224, name="mobilenet_v1"):
+    return configure(load(name), "base", alpha, resolution)
+
+
+def synthetic_table(configs, **kw) -> lut.Table:
+    return lut.from_measurements([record(c, **kw) for c in configs], ENV)
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def test_row_key_names_everything_a_runtime_sees():
+    rows = resolve(mobilenet())
+    first, dw = lut.row_key(rows[0]), lut.row_key(rows[1])
+    # Table 1's first row: 3×3×3×32 conv, stride 2, on 224×224×3, with BN and ReLU and no bias
+    assert first == "conv|in=3x224x224|out=32x112x112|k=3x3|s=2|g=1|p=1,1,1,1|opt=nobias,bn,relu"
+    assert dw == "conv_dw|in=32x112x112|out=32x112x112|k=3x3|s=1|g=32|p=1,1,1,1|opt=nobias,bn,relu"
+    assert lut.family(rows[0]) == "conv/3x3/s2" and lut.family(rows[1]) == "conv_dw/3x3/s1"
+    assert lut.family(rows[-2]) == "fc"
+
+
+def test_equal_rows_share_a_key_and_different_rows_do_not():
+    full, shallow = resolve(mobilenet()), resolve(mobilenet(name="mobilenet_v1_shallow"))
+    full_keys = {lut.row_key(r) for r in full}
+    shallow_keys = {lut.row_key(r) for r in shallow}
+    # the shallow variant drops five 14×14×512 pairs; what remains is the same rows
+    assert shallow_keys <= full_keys
+    # the five repeated pairs are one dw key and one pw key: 30 rows, 30 - 8 distinct keys
+    assert len(full) == 30 and len(full_keys) == 22
+    # α changes the channels, so every conv key; the softmax of 1000 classes stays
+    narrow_keys = {lut.row_key(r) for r in resolve(mobilenet(0.5))}
+    assert full_keys & narrow_keys == {k for k in full_keys if k.startswith("softmax")}
+
+
+# -- fits ---------------------------------------------------------------------------------------
+
+
+def test_fit_recovers_a_linear_machine():
+    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)])
+    model = table.models["conv"]
+    assert model.coef == pytest.approx((A, B, C), rel=1e-6)
+    assert model.rows == sum(1 for e in table.entries.values() if e["family"].startswith("conv/"))
+
+
+def test_fit_keeps_coefficients_non_negative():
+    # times that fall with work: the unconstrained slope is negative; the fit must not predict faster rows for more work
+    feats = [
+        {"mult_adds": m, "moved_bytes": 1000, "in_c": 1, "out_c": 1, "out_hw": 1} for m in (1e6, 2e6, 3e6)
+    ]
+    model = lut.fit_model("x", feats, [3.0, 2.0, 1.0])
+    assert all(c >= 0 for c in model.coef)
+    # the best non-negative fit of falling times is a constant: their relative-error optimum lies within them
+    assert model.coef[0] == 0 and 1.0 <= model(feats[0]) <= 3.0
+
+
+def test_calibration_recovers_scale_and_per_row():
+    configs = [
+        {"rows_ms": s, "rows": n, "end_to_end_ms": 0.9 * s + 0.02 * n}
+        for s, n in [(10, 30), (20, 30), (15, 66), (40, 72), (5, 20)]
+    ]
+    cal = lut.fit_calibration(configs)
+    assert (cal.scale, cal.per_row) == pytest.approx((0.9, 0.02), rel=1e-9)
+    # one configuration cannot separate the terms: the scale alone, 1.1 here
+    one = lut.fit_calibration([{"rows_ms": 10, "rows": 30, "end_to_end_ms": 11}])
+    assert (one.scale, one.per_row) == (pytest.approx(1.1, rel=1e-12), 0.0)
+    # nor can a fit that would make rows cost less than nothing: e2e below the rows' sum, more so with more rows
+    less = [{"rows_ms": 10, "rows": n, "end_to_end_ms": 10 - 0.01 * n} for n in (20, 30, 72)]
+    fitted = lut.fit_calibration(less)
+    assert fitted.per_row == 0.0 and 0.9 < fitted.scale < 1.0
+
+
+# -- predicting ---------------------------------------------------------------------------------
+
+
+def test_a_built_configuration_is_looked_up_row_by_row():
+    spec = mobilenet(0.5, 160)
+    table = synthetic_table([spec, mobilenet(), mobilenet(name="mobilenet_v1_shallow")], overhead=0.0125)
+    p = lut.predict(table, spec)
+    expected = {r["path"]: linear_ms(r["features"]) for r in lut.spec_rows(spec)}
+    assert set(p.per_row_source.values()) == {lut.LOOKED_UP}
+    assert p.per_row_ms == pytest.approx(expected, rel=1e-12)
+    # each end to end = Σ rows + 0.0125 ms per row, over 30 and 20 rows: the fit is scale 1, 0.0125 per row
+    assert (table.calibration.scale, table.calibration.per_row) == pytest.approx((1.0, 0.0125), rel=1e-9)
+    assert p.total_ms == pytest.approx(sum(expected.values()) + 30 * 0.0125, rel=1e-9)
+
+
+def test_rows_not_in_the_table_are_estimated_and_marked():
+    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.5, 0.25) for r in (224, 128)])
+    spec = mobilenet(0.6, 200)  # no row of it is in the table but the softmax
+    p = lut.predict(table, spec)
+    sources = p.per_row_source
+    assert sources["softmax30"] == lut.LOOKED_UP
+    assert sum(s == lut.ESTIMATED for s in sources.values()) == 29
+    # on a linear machine the model is exact and its residuals are 0: every estimate is the formula
+    for row in lut.spec_rows(spec):
+        assert p.per_row_ms[row["path"]] == pytest.approx(linear_ms(row["features"]), rel=1e-6)
+
+
+def test_estimates_are_corrected_by_their_neighbours():
+    # a machine where depthwise rows run 30 % slower than the model of their family can say from work alone
+    # (the dw model is shared by all dw rows; make only the 512-channel ones slow)
+    def ms(f):
+        return linear_ms(f) * (1.3 if f["in_c"] == f["out_c"] == 512 and f["mult_adds"] < 3e6 else 1.0)
+
+    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.75) for r in (224, 192, 160)], ms=ms)
+    spec = mobilenet(1.0, 208)
+    p = lut.predict(table, spec)
+    rows = {r["path"]: r for r in lut.spec_rows(spec)}
+    slow = [path for path, r in rows.items() if ms(r["features"]) > linear_ms(r["features"])]
+    assert slow  # the 14×14×512 depthwise rows at 208 px: 13×13
+    model = table.models["conv_dw"]
+    for path in slow:
+        raw = model(rows[path]["features"])
+        # the correction moves the estimate from the plain fit toward the measured neighbours' 1.3×
+        assert p.per_row_ms[path] > raw * 1.1
+
+
+def test_a_kind_the_table_never_saw_is_an_error_that_says_how_to_fix_it():
+    table = synthetic_table([mobilenet()])
+    with pytest.raises(ConfigError, match=r"^the latency table has no 'max_pool' rows.*archprof lut build"):
+        lut.predict(table, configure(load("resnet18"), "base", 1.0, 224))
+
+
+# -- the file -----------------------------------------------------------------------------------
+
+
+def test_a_table_survives_its_file(tmp_path):
+    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)], overhead=0.07)
+    again = lut.decode(table.to_json(), "t.json")
+    assert again.entries == table.entries and again.configurations == table.configurations
+    assert again.calibration == table.calibration
+    assert {k: m.coef for k, m in again.models.items()} == {k: m.coef for k, m in table.models.items()}
+    spec = mobilenet(0.8, 176)
+    assert lut.predict(again, spec).per_row_ms == lut.predict(table, spec).per_row_ms
+    data = json.loads(table.to_json())
+    assert data["format"] == lut.FORMAT and data["environment"]["threads"] == 1
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("not json", "not one archprof wrote"),
+        ('{"format": "other"}', "not one archprof wrote"),
+        ('{"format": "archprof-latency-table/1", "entries": 3}', "not one archprof wrote"),
+    ],
+)
+def test_a_bad_table_file_is_one_clear_error(text, words):
+    with pytest.raises(ConfigError, match=words):
+        lut.decode(text, "bad.json")
+
+
+def test_a_missing_table_says_how_to_build_one(tmp_path):
+    with pytest.raises(ConfigError, match=r"no latency table.*archprof lut build"):
+        lut.TablePredictor(tmp_path / "none.json")
+
+
+def test_a_table_of_another_setting_is_refused(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(synthetic_table([mobilenet()]).to_json(), encoding="utf-8")
+    lut.TablePredictor(path, threads=1)  # its own setting
+    with pytest.raises(ConfigError, match="threads 1, not 4"):
+        lut.TablePredictor(path, threads=4)
+
+
+def test_the_default_path_is_per_user_and_per_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARCHPROF_DATA_DIR", str(tmp_path))
+    assert lut.default_path("onnxruntime", 2) == tmp_path / "latency" / "onnxruntime-cpu-float32-2thread.json"
+    monkeypatch.delenv("ARCHPROF_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert lut.default_path() == tmp_path / "xdg" / "archprof" / "latency" / "torch-cpu-float32-1thread.json"
+
+
+# -- the commands -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def table_file(tmp_path, monkeypatch):
+    """A synthetic table where ``profile --latency predicted`` looks for it."""
+    monkeypatch.setenv("ARCHPROF_DATA_DIR", str(tmp_path))
+    path = lut.default_path()
+    path.parent.mkdir(parents=True)
+    configs = [mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)] + [
+        mobilenet(name="mobilenet_v1_shallow")
+    ]
+    path.write_text(synthetic_table(configs, overhead=0.02).to_json(), encoding="utf-8")
+    return path
+
+
+def test_profile_predicted_gives_rows_and_end_to_end(run, table_file):
+    code, out, err = run(
+        "profile",
+        "mobilenet_v1",
+        "--alpha",
+        "0.5",
+        "--resolution",
+        "160",
+        "--latency",
+        "predicted",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    leaves = [r for r in data["layers"] if not r["is_block"]]
+    assert {r["latency_source"] for r in leaves} == {"lookup"}
+    expected = {r["path"]: linear_ms(r["features"]) for r in lut.spec_rows(mobilenet(0.5, 160))}
+    assert {r["path"]: r["latency_ms"] for r in leaves} == pytest.approx(expected, rel=1e-12)
+    p = data["predicted"]
+    assert p["rows_looked_up"] == 30 and p["rows_estimated"] == 0
+    assert p["end_to_end_ms"] == pytest.approx(sum(expected.values()) + 30 * 0.02, rel=1e-9)
+    assert data["totals"]["latency_ms"] == pytest.approx(sum(expected.values()), rel=1e-12)
+
+
+def test_profile_predicted_marks_estimates_in_the_table(run, table_file):
+    code, out, _err = run("profile", "mobilenet_v1", "--alpha", "0.6", "--latency", "predicted")
+    assert code == 0
+    assert out.count("≈") >= 29 and "29 estimated" in out and "1 looked up" in out
+
+
+def test_profile_predicted_runs_nothing(table_file):
+    # torch is never imported: no model is built, nothing is timed
+    code = (
+        "import sys; from archprof.cli import main; "
+        "rc = main(['profile', 'mobilenet_v1', '--latency', 'predicted', '--format', 'json']); "
+        "print(rc, 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**__import__("os").environ},
+    )
+    assert done.stdout.strip().splitlines()[-1] == "0 False", done.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--latency", "predicted", "--no-latency"], "contradict"),
+        (["--latency", "predicted", "--min-run-time", "1"], "--min-run-time only applies to running"),
+        (["--table", "x.json"], "give --latency predicted too"),
+        (["--latency", "predicted", "--threads", "3"], "no latency table"),
+    ],
+)
+def test_profile_predicted_contradictions(run, table_file, args, words):
+    code, out, err = run("profile", "mobilenet_v1", *args)
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_sweep_predicts_every_configuration(run, table_file):
+    code, out, err = run(
+        "sweep",
+        "mobilenet_v1",
+        "--alpha",
+        "0.5,1",
+        "--resolution",
+        "160,200",
+        "--latency",
+        "predicted",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    rows = json.loads(out)["configurations"]
+    table = lut.load(table_file)
+    for row in rows:
+        spec = mobilenet(row["alpha"], row["resolution"])
+        assert row["latency_ms"] == pytest.approx(lut.predict(table, spec).total_ms, rel=1e-12)
+    sources = {(r["alpha"], r["resolution"]): r["latency_source"] for r in rows}
+    assert sources[(0.5, 160)] == "30/30 rows looked up"
+    # 200 px halves to 100, 50, 25, 13 and 7: from the 7×7 stage's pw on (pw, dw, pw, pool, FC, softmax) as at 224
+    assert sources[(1.0, 200)] == "6/30 rows looked up"
+
+
+def test_sweep_prediction_options_need_predicted_latency(run):
+    code, _out, err = run("sweep", "mobilenet_v1", "--threads", "2")
+    assert code == 2 and "--threads only applies to predicted latency" in err
+
+
+def test_lut_build_measures_a_table_that_looks_its_configuration_up(run, tmp_path):
+    path = tmp_path / "tiny.json"
+    code, _out, err = run(
+        "lut",
+        "build",
+        "mobilenet_v1",
+        "--alpha",
+        "0.25",
+        "--resolution",
+        "96",
+        "--run-time",
+        "0.2",
+        "--output",
+        str(path),
+    )
+    assert code == 0, err
+    table = lut.load(path)
+    spec = mobilenet(0.25, 96)
+    assert set(table.entries) == {r["key"] for r in lut.spec_rows(spec)}  # 22 distinct of 30 rows
+    assert len(table.entries) == 22 and len(table.configurations) == 1
+    assert all(e["ms"] > 0 for e in table.entries.values())
+    env = table.environment
+    assert env["threads"] == 1 and env["backend"] == "torch" and env["specs"] == ["mobilenet_v1"]
+    # the five repeated 14×14 pairs were timed five times per pass: one entry each, from all of them
+    assert table.configurations[0]["rows"] == 30
+    p = lut.predict(table, spec)
+    assert set(p.per_row_source.values()) == {"lookup"}
+    code, out, _err = run("lut", "show", str(path))
+    assert code == 0 and "22 distinct row configurations" in out and "conv_dw/3x3/s1" in out
+    assert math.isfinite(p.total_ms) and p.total_ms > 0
+
+
+def test_lut_build_refuses_what_it_cannot_write_before_measuring(run, tmp_path):
+    code, _out, err = run("lut", "build", "mobilenet_v1", "--output", str(tmp_path))
+    assert code == 2 and "directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_lut_show_without_a_table(run):
+    code, _out, err = run("lut", "show")
+    assert code == 2 and "archprof lut build" in err
+
+
+def test_lut_help_names_the_data_directory(run):
+    code, out, _err = run("lut", "--help")
+    assert code == 0 and "ARCHPROF_DATA_DIR" in out
