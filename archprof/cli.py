@@ -895,7 +895,8 @@ def cmd_lut(args) -> int:
         table = lut_build.build(specs, opts, backend, args.run_time, bar.advance)
     _write(path, table.to_json())
     print(
-        f"wrote {path}: {len(table.entries):,} row configurations from {len(specs)} configurations "
+        f"wrote {path}: {len(table.entries):,} row configurations from {len(specs)} "
+        f"configuration{'s' if len(specs) != 1 else ''} "
         f"({backend}, {args.threads} thread{'s' if args.threads != 1 else ''}, {args.device}, {args.dtype})",
         file=sys.stderr,
     )

@@ -366,3 +366,54 @@ def test_lut_show_without_a_table(run):
 def test_lut_help_names_the_data_directory(run):
     code, out, _err = run("lut", "--help")
     assert code == 0 and "ARCHPROF_DATA_DIR" in out
+
+
+def test_lut_build_on_cuda_without_a_gpu_is_one_line(run, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the next test builds on it")
+    code, _out, err = run(
+        "lut", "build", "mobilenet_v1", "--device", "cuda", "--output", str(tmp_path / "t.json")
+    )
+    assert code == 2 and "no CUDA GPU" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_lut_build_on_cuda_times_rows_with_cuda_events(run, tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    path = tmp_path / "cuda.json"
+    code, _out, err = run(
+        "lut",
+        "build",
+        "mobilenet_v1",
+        "--alpha",
+        "0.25",
+        "--resolution",
+        "96",
+        "--device",
+        "cuda",
+        "--run-time",
+        "0.3",
+        "--output",
+        str(path),
+    )
+    assert code == 0, err
+    table = lut.load(path)
+    assert table.environment["device"] == "cuda" and table.environment.get("gpu")
+    p = lut.TablePredictor(path, device="cuda").predict(mobilenet(0.25, 96))
+    assert set(p.per_row_source.values()) == {"lookup"} and p.total_ms > 0
+
+
+def test_lut_show_keeps_escape_sequences_off_the_terminal(run, tmp_path):
+    table = synthetic_table([mobilenet()])
+    table.environment = {**table.environment, "cpu": "evil\x1b]52;c;cHduZWQ=\x07cpu", "date": "\x1b[2J"}
+    path = tmp_path / "evil.json"
+    path.write_text(table.to_json(), encoding="utf-8")
+    code, out, _err = run("lut", "show", str(path))
+    assert code == 0 and "evil" in out and "\x1b" not in out and "\x07" not in out
+    code, out, _err = run("profile", "mobilenet_v1", "--latency", "predicted", "--table", str(path))
+    assert code == 0 and "evil" in out and "\x1b" not in out

@@ -144,7 +144,9 @@ def _latency_cell(r) -> str:
 def _predicted_lines(p: dict) -> Text:
     text = Text()
     text.append("latency (predicted): ", "bold")
-    env = p.get("table_environment") or {}
+    from ..sanitize import printable
+
+    env = _clean(p.get("table_environment") or {})
     threads = env.get("threads")
     text.append(
         f"{units.ms(p['end_to_end_ms'])} end to end, from per-row times summing to "
@@ -153,19 +155,31 @@ def _predicted_lines(p: dict) -> Text:
     )
     text.append("latency table: ", "bold")
     text.append(
-        f"{p['source'].split(' (')[0].removeprefix('lut: ')}, measured with {env.get('backend', '?')} on "
+        f"{printable(p['source'].split(' (')[0].removeprefix('lut: '))}, measured with {env.get('backend', '?')} on "
         f"{env.get('cpu', '?')}, {threads} thread{'s' if threads != 1 else ''}, torch {env.get('torch', '?')}, "
         f"{env.get('date', '?')}; nothing was run\n"
     )
     return text
 
 
+def _clean(env: dict) -> dict:
+    """A table file's environment, fit for a terminal: the file is text anyone can edit."""
+    from ..sanitize import printable
+
+    def clean(v):
+        return printable(v) if isinstance(v, str) else [clean(x) for x in v] if isinstance(v, list) else v
+
+    return {k: clean(v) for k, v in env.items()}
+
+
 def lut_table(table) -> Group:
     """A latency table: its environment, configurations, families with their models, and the calibration."""
-    env = table.environment
+    from ..sanitize import printable
+
+    env = _clean(table.environment)
     head = Text()
     head.append("latency table: ", "bold")
-    head.append(f"{table.path}\n")
+    head.append(f"{printable(table.path)}\n")
     head.append("measured: ", "bold")
     head.append(
         f"{env.get('backend', '?')} on {env.get('cpu', '?')}, {env.get('threads', '?')} thread(s), "
@@ -175,7 +189,8 @@ def lut_table(table) -> Group:
     )
     head.append("built from: ", "bold")
     head.append(
-        f"{len(table.configurations)} configurations of {', '.join(env.get('specs', [])) or '?'}; "
+        f"{len(table.configurations)} configuration{'s' if len(table.configurations) != 1 else ''} of "
+        f"{', '.join(env.get('specs', [])) or '?'}; "
         f"{len(table.entries):,} distinct row configurations\n"
     )
     c = table.calibration
@@ -202,7 +217,7 @@ def lut_table(table) -> Group:
         model = table.models.get(fam) or table.models.get(fam.split("/")[0])
         a, b, c0 = model.coef if model else (float("nan"),) * 3
         t.add_row(
-            escape(fam),
+            escape(printable(fam)),
             f"{counts[fam]:,}",
             "its own fit" if fam in table.models else f"the {fam.split('/')[0]} fit",
             units.fmt(a * 1e9, ".2f"),
