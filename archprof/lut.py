@@ -4,22 +4,22 @@ A table maps a *row configuration* — everything a runtime sees of a row: kind,
 shape(s), output shape, kernel, stride, groups, padding, pooling mode and the fused bias,
 batch norm and activation (``row_key``) — to the time that row took **inside full
 forward passes** (per-row hooks over many passes, as ``profile`` reports per-layer
-latency). In-context times, not times of a layer run alone: a row alone runs 1.05–1.5×
-faster on a warm cache (the FC 4×), and the sum of isolated times undershoots the
-network by 9–27 %.
+latency). In-context times, not times of a layer run alone: a trial here found a row
+alone 1.05–1.5× faster on a warm cache (the FC 4×), so that the sum of isolated times
+undershot the network by 9–27 %.
 
 Predicting a configuration (``TablePredictor.predict``):
 
 1. every leaf row is **looked up** by its key, or else **estimated** by the model of its
    family (``Model``): a linear model of the row's work fitted on the table's rows of
-   that family, times the residual of the most similar measured rows (``_neighbours``);
+   that family, times its error on the most similar measured rows (``_correction``);
 2. the end to end is ``scale × Σ rows + per_row × rows`` (``Calibration``),
    fitted on the configurations the table was built from: what a network spends
    between its rows (Python dispatch, the allocator), less the hooks' own cost.
 
 Each prediction says which rows were looked up and which estimated. Everything here is
-pure but ``save`` / ``load`` (the table file) and ``default_path`` (the per-user data
-directory); measuring is ``measure.py``'s, driven by ``lut_build.py``.
+pure but ``load`` (reads the table file; ``cli.py`` writes it) and ``data_dir`` (the
+per-user data directory); measuring is ``measure.py``'s, driven by ``lut_build.py``.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ wrong — never a traceback, never another code, never a file written where it m
 The arguments are drawn from each command's own options with values that have broken
 programs like this one before: huge and negative numbers, NaN and infinity, 5,000-digit
 integers, empty strings, escape sequences, devices, directories, links and the same file
-twice. Measuring is never reached (``--no-latency`` is always given, so latency options
-are contradictions); the specs are small so that each case takes milliseconds. CI runs
+twice. Measuring is never reached (``--no-latency`` or ``--latency predicted`` is always
+given, and ``lut build`` gets only specs that fail); the specs are small so that each case
+takes milliseconds. CI runs
 5,000 cases (the ``long`` profile in conftest.py).
 """
 
@@ -92,7 +93,29 @@ def place(tmp_path_factory):
     os.mkfifo(root / "fifo")
     (root / "link").symlink_to(root / "existing.txt")
     (root / "dangling").symlink_to(root / "nowhere.txt")
+    # latency tables: one that predicts the tiny spec (synthetic times), one with escapes, one not a table
+    from archprof import lut
+    from archprof.catalog import load
+
+    tiny = load(str(root / "tiny.md"))
+    rows = [{**r, "ms": 1e-3 + r["features"]["mult_adds"] * 1e-9} for r in lut.spec_rows(tiny)]
+    records = [{"label": "tiny", "rows": rows, "end_to_end_ms": 1.1 * sum(r["ms"] for r in rows)}]
+    env = {"backend": "torch", "threads": 1, "device": "cpu", "dtype": "float32", "batch": 1}
+    (root / "table.json").write_text(lut.from_measurements(records, env).to_json(), encoding="utf-8")
+    evil = {**env, "cpu": "\x1b]52;c;Zm9v\x07", "specs": ["\x1b[2J"]}
+    (root / "evil_table.json").write_text(lut.from_measurements(records, evil).to_json(), encoding="utf-8")
+    (root / "broken_table.json").write_text('{"format": "archprof-latency-table/1", "entries": []}')
     return root
+
+
+def _tables(root: Path) -> list[str]:
+    return [str(root / n) for n in ("table.json", "table.json", "evil_table.json", "broken_table.json")] + [
+        str(root / "dir"),
+        str(root / "fifo"),
+        "/dev/null",
+        "",
+        str(root / "nowhere.json"),
+    ]
 
 
 def _specs(root: Path) -> list[str]:
@@ -138,9 +161,10 @@ def argvs(draw, root: Path):
     number = st.sampled_from(NUMBERS)
     # weighted towards the cheap commands: compare renders a report, a few hundred ms each
     command = draw(
-        st.sampled_from(["show"] * 3 + ["profile"] * 3 + ["diff"] * 2 + ["compare", "list", "sweep"])
+        st.sampled_from(["show"] * 3 + ["profile"] * 3 + ["diff"] * 2 + ["compare", "list", "sweep", "lut"])
     )
     argv = [command]
+    tables = st.sampled_from(_tables(root))
     options: list[tuple[str, st.SearchStrategy]] = [("--alpha", number)]
     if command in ("show", "profile", "compare"):
         options += [("--resolution", number), ("--rho", number), ("--input-shape", st.sampled_from(TEXT))]
@@ -157,6 +181,7 @@ def argvs(draw, root: Path):
         ]
     if command == "profile":
         options += [
+            ("--table", tables),
             ("--min-run-time", number),
             ("--no-isolated", st.none()),
             ("--format", st.sampled_from(["table", "json", "csv", "xml"])),
@@ -198,6 +223,24 @@ def argvs(draw, root: Path):
             ("--html", st.sampled_from(outs)),
             ("--dtype", st.sampled_from(["float32", "float16", "int8"])),
         ]
+    if command == "lut":
+        options = [
+            ("--threads", number),
+            ("--batch", number),
+            ("--dtype", st.sampled_from(["float32", "float64", "int8", ""])),
+            ("--device", st.sampled_from(["cpu", "cuda", "tpu"])),
+            ("--backend", st.sampled_from(["torch", "onnxruntime", "tvm", "", "torch,torch"])),
+        ]
+        action = draw(st.sampled_from(["show", "show", "build", ""]))
+        argv.append(action)
+        if action == "show":
+            argv += draw(st.sampled_from([[], [draw(tables)]]))
+        elif action == "build":
+            # only specs that fail before anything is measured (a real build takes minutes)
+            argv.append(
+                draw(st.sampled_from(["nonexistent_spec", "", str(root / "dir"), "/dev/null", "x.py:Nope"]))
+            )
+            options += [("--output", st.sampled_from(outs)), ("--run-time", number), ("--alpha", number)]
     if command == "diff":
         options = [
             ("--format", st.sampled_from(["table", "json"])),
@@ -222,10 +265,13 @@ def argvs(draw, root: Path):
     if command == "compare" and not any(a.startswith("--html") for a in argv):
         # the report costs a few hundred ms a case; drawn --html values still write one (or clash)
         argv += draw(st.sampled_from([["--no-html"]] * 4 + [["--html", str(root / "out" / "default.html")]]))
-    if command in ("profile", "compare"):
+    if command == "compare":
         argv.append(
             "--no-latency"
         )  # counting only: a case takes milliseconds, and latency options contradict it
+    if command == "profile":
+        # counting only, or latency predicted from a table: nothing is measured either way
+        argv += draw(st.sampled_from([["--no-latency"]] * 3 + [["--latency", "predicted"]]))
     return argv
 
 
