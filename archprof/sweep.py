@@ -329,22 +329,91 @@ def _sizes_at(plan: SweepPlan, resolution: int) -> tuple[tuple[int, ...], tuple[
     return got
 
 
-def _channels_at(plan: SweepPlan, alpha: float) -> tuple[int, ...] | None:
-    """``_channels``, once per plan and α (raises ``_StructureChange`` as it does, every time)."""
+def _channels_of(
+    plan: SweepPlan, alphas: Sequence[float]
+) -> dict[float, tuple[int, ...] | _Structure | None]:
+    """``_channels`` of every α (``_STRUCTURE_CHANGE`` where it raises ``_StructureChange``), once per plan and
+    α: from the plan's memo, else from one pass over the new α together (``_channels_together``), else from
+    one pass per α."""
     memo = plan.memo.channels
-    if alpha in memo:
-        got = memo[alpha]
-    else:
-        try:
-            ch = _channels(plan, alpha)
-            got = None if ch is None else tuple(ch)
-        except _StructureChange:
-            got = _STRUCTURE_CHANGE
-        if len(memo) < MEMO_ENTRIES:
-            memo[alpha] = got
-    if isinstance(got, _Structure):
-        raise _StructureChange
-    return got
+    table: dict[float, tuple[int, ...] | _Structure | None] = {}
+    new = []
+    for a in dict.fromkeys(alphas):
+        if a in memo:
+            table[a] = memo[a]
+        else:
+            new.append(a)
+    for lo in range(0, len(new), MEMO_ENTRIES):
+        chunk = new[lo : lo + MEMO_ENTRIES]
+        together = _channels_together(plan, chunk) if len(chunk) > 1 else None
+        for a in chunk:
+            got: tuple[int, ...] | _Structure | None
+            if together is not None:
+                got = together[a]
+            else:
+                try:
+                    ch = _channels(plan, a)
+                    got = None if ch is None else tuple(ch)
+                except _StructureChange:
+                    got = _STRUCTURE_CHANGE
+            table[a] = got
+            if len(memo) < MEMO_ENTRIES:
+                memo[a] = got
+    return table
+
+
+def _channels_together(
+    plan: SweepPlan, alphas: Sequence[float]
+) -> dict[float, tuple[int, ...] | None] | None:
+    """``_channels`` of many α in one pass: each tensor's channels an array (one entry per α), and each row's
+    shape rule applied once to those arrays instead of once per α.
+
+    What the per-α pass decides from one α's channels, this decides elementwise: where α leaves a row
+    without channels, that α is None. Whatever else a rule does on the arrays — a RuleError (a grouped conv or
+    a residual shortcut that no longer matches), a comparison or a conversion numpy refuses on an array (a
+    TypeError or ValueError), an arithmetic warning, a result that is not whole numbers — returns None: the
+    per-α pass then counts each α as before, and says which one broke and how."""
+    rule = plan.spec.width_rule
+    sizes = plan.base_sizes
+    n = len(alphas)
+    shapes: list = [(np.full(n, plan.spec.input_shape[0], dtype=np.int64), *sizes[0])] + [None] * (
+        plan.tensors - 1
+    )
+    fits = np.ones(n, dtype=bool)
+    try:
+        with np.errstate(all="raise"):
+            for s in plan.steps:
+                layer = s.layer
+                widths = [scaled_channels(layer, a, rule) for a in alphas]
+                shape: tuple
+                if widths[0] is None:
+                    if any(w is not None for w in widths):
+                        return None
+                    if s.kind.merge:
+                        shape = s.kind.infer(layer, tuple(shapes[t] for t in s.reads))
+                    else:
+                        shape = s.kind.infer(layer, shapes[s.reads[0]])
+                    out = np.asarray(shape[0])
+                    if out.ndim == 0:  # a width of its own that α leaves alone (the classifier)
+                        out = np.full(n, out)
+                    if (
+                        out.shape != (n,)
+                        or out.dtype.kind not in "iu"
+                        or not all(isinstance(x, int) for x in shape[1:])
+                    ):
+                        return None
+                    shape = (out, *shape[1:])
+                else:
+                    if layer.groups != 1:  # the grouped conv's rule decides per α
+                        return None
+                    out = np.array(widths, dtype=np.int64)
+                    shape = (out, *sizes[s.writes])
+                fits &= out >= 1
+                shapes[s.writes] = shape
+    except (RuleError, TypeError, ValueError, ArithmeticError):
+        return None
+    rows = np.stack([shape[0] for shape in shapes], axis=1).tolist()  # α × tensors
+    return {a: tuple(row) if ok else None for a, row, ok in zip(alphas, rows, fits.tolist())}
 
 
 @functools.lru_cache(maxsize=32)
@@ -412,11 +481,10 @@ def count_grid(
     rs = [r for r in resolutions if spatial[r] is not None]
     bad_r = len(resolutions) - len(rs)
     fast_alphas, exact_alphas = [], []
-    channels: dict[float, tuple[int, ...] | None] = {}
+    channels = _channels_of(plan, alphas)
     for a in alphas:
-        try:
-            ch = channels[a] = _channels_at(plan, a)
-        except _StructureChange:
+        ch = channels[a]
+        if isinstance(ch, _Structure):
             exact_alphas.append(a)
             continue
         if ch is None:
@@ -712,15 +780,12 @@ def run_sweep(
         cols[cost].astype(float), cols["params"].astype(float), cols["reported_top1"].astype(float)
     )
     m = len(cols["alpha"])
-    frame = pd.DataFrame(
-        {
-            "model": np.full(m, base.key, dtype=object),
-            "variant": np.full(m, base.variant, dtype=object),
-            **{k: cols[k] for k in SWEEP_COLUMNS[2:] if k in cols},
-            "latency_source": np.full(m, source, dtype=object),
-        },
-        columns=SWEEP_COLUMNS,
-    )
+    cols["model"] = np.full(m, base.key, dtype=object)
+    cols["variant"] = np.full(m, base.variant, dtype=object)
+    cols["latency_source"] = np.full(m, source, dtype=object)
+    # the columns already in order and the index given: pandas neither reorders nor infers them (a third of
+    # the frame's cost on a small grid)
+    frame = pd.DataFrame({k: cols[k] for k in SWEEP_COLUMNS}, index=pd.RangeIndex(m))
     return Sweep(
         frame,
         base,
