@@ -52,6 +52,7 @@ MAX_CONFIGURATIONS = 1_000_000
 INT64_SAFE = 2**62  # a count bound below this cannot wrap int64
 CHUNK_ELEMENTS = 1 << 18  # configurations evaluated per numpy pass (bounds memory on large grids)
 PEAK_ELEMENTS = 1 << 21  # tensors × configurations per pass of the liveness sweep (the size of its arrays)
+ALPHAS_TOGETHER = 4096  # α values whose channel pass runs at once (on arrays of this length)
 MEMO_ENTRIES = 4096  # α values (and resolutions, and bounds) whose passes a plan keeps for the next sweep
 
 SWEEP_COLUMNS = [
@@ -343,8 +344,8 @@ def _channels_of(
             table[a] = memo[a]
         else:
             new.append(a)
-    for lo in range(0, len(new), MEMO_ENTRIES):
-        chunk = new[lo : lo + MEMO_ENTRIES]
+    for lo in range(0, len(new), ALPHAS_TOGETHER):
+        chunk = new[lo : lo + ALPHAS_TOGETHER]
         together = _channels_together(plan, chunk) if len(chunk) > 1 else None
         for a in chunk:
             got: tuple[int, ...] | _Structure | None
