@@ -51,7 +51,7 @@ from .transforms import MAX_ALPHA, MAX_RESOLUTION, scaled_channels, scaled_input
 MAX_CONFIGURATIONS = 1_000_000
 INT64_SAFE = 2**62  # a count bound below this cannot wrap int64
 CHUNK_ELEMENTS = 1 << 18  # configurations evaluated per numpy pass (bounds memory on large grids)
-PEAK_ELEMENTS = 1 << 21  # tensors × configurations per pass of the liveness sweep (the size of its arrays)
+PEAK_ELEMENTS = 1 << 16  # tensors × configurations per block of the liveness sweep (its arrays stay in cache)
 ALPHAS_TOGETHER = 4096  # α values whose channel pass runs at once (on arrays of this length)
 MEMO_ENTRIES = 4096  # α values (and resolutions, and bounds) whose passes a plan keeps for the next sweep
 
