@@ -14,7 +14,11 @@ separates:
   resolution): params, conv+FC weights and mult-adds for the whole grid at once;
 - the peak activation bytes are memory.py's liveness sweep over the same steps, each
   tensor's bytes C·H·W an array over the grid, and the largest live set per
-  configuration (which step is the peak can change with α and resolution).
+  configuration (which step is the peak can change with α and resolution), as prefix
+  sums over the tensors rather than a loop over the steps;
+- the plan keeps (``PlanMemo``) what depends on it and one α, one resolution or one
+  grid's largest dimensions — the channel and size passes, the int64 bound — so a
+  second sweep of the same spec only evaluates the formulas; nothing grid-wide is kept.
 
 The formulas and shape rules are the registry's; nothing is counted twice in two ways.
 Counts are int64 when a bound computed with Python ints shows they fit, else Python ints
@@ -47,6 +51,9 @@ from .transforms import MAX_ALPHA, MAX_RESOLUTION, scaled_channels, scaled_input
 MAX_CONFIGURATIONS = 1_000_000
 INT64_SAFE = 2**62  # a count bound below this cannot wrap int64
 CHUNK_ELEMENTS = 1 << 18  # configurations evaluated per numpy pass (bounds memory on large grids)
+PEAK_ELEMENTS = 1 << 16  # tensors × configurations per block of the liveness sweep (its arrays stay in cache)
+ALPHAS_TOGETHER = 4096  # α values whose channel pass runs at once (on arrays of this length)
+MEMO_ENTRIES = 4096  # α values (and resolutions, and bounds) whose passes a plan keeps for the next sweep
 
 SWEEP_COLUMNS = [
     "model",
@@ -166,6 +173,25 @@ class Step:
     shortcut: bool = False  # the merge of an add block with a fallback (its structure can change with α)
 
 
+class _Structure:
+    """What the α memo holds for an α at which a residual shortcut changes the block's structure."""
+
+
+_STRUCTURE_CHANGE = _Structure()
+
+
+@dataclass
+class PlanMemo:
+    """What a plan's sweeps compute once and reuse: each depends on the plan and one α, one resolution or one
+    grid's largest dimensions, never on the grid as a whole. At most ``MEMO_ENTRIES`` of each are kept."""
+
+    # α -> _channels at α; resolution -> _spatial at it; (max C, H, W of every tensor) -> _cost_bound
+    channels: dict[float, tuple[int, ...] | _Structure | None] = field(default_factory=dict)
+    sizes: dict[int, tuple[tuple[int, ...], tuple[int, ...]] | None] = field(default_factory=dict)
+    bounds: dict[tuple, int] = field(default_factory=dict)
+    liveness: tuple[np.ndarray, ...] | None = None  # see _liveness
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """A spec compiled for sweeping: its rows as steps over tensors, and the liveness of every tensor."""
@@ -177,6 +203,7 @@ class SweepPlan:
     ends: tuple[int, ...]  # tensor id -> the last step that reads it
     base_channels: tuple[int, ...]  # tensor id -> channels at α = 1
     base_sizes: tuple[tuple[int, int], ...]  # tensor id -> (H, W) at the spec's resolution
+    memo: PlanMemo = field(default_factory=PlanMemo, compare=False, repr=False)
 
 
 def compile_plan(spec: ModelSpec) -> SweepPlan:
@@ -239,9 +266,10 @@ def _infer(step: Step, shapes: list, layer: Layer | None = None) -> tuple[int, i
     return step.kind.infer(layer or step.layer, tuple(shapes) if step.kind.merge else shapes[0])
 
 
-def _spatial(plan: SweepPlan, resolution: int) -> list[tuple[int, int]] | None:
-    """(H, W) of every tensor at ``resolution``, or None where a feature map collapses or branches no longer
-    line up (the rules of shapes.py). The channels are those at α = 1, where every channel rule holds."""
+def _spatial(plan: SweepPlan, resolution: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(H of every tensor, W of every tensor) at ``resolution``, or None where a feature map collapses or
+    branches no longer line up (the rules of shapes.py). The channels are those at α = 1, where every channel
+    rule holds."""
     shapes: list = [scaled_input(plan.spec, resolution)] + [None] * (plan.tensors - 1)
     for s in plan.steps:
         try:
@@ -254,7 +282,7 @@ def _spatial(plan: SweepPlan, resolution: int) -> list[tuple[int, int]] | None:
         if out[1] < 1 or out[2] < 1:
             return None
         shapes[s.writes] = out
-    return [(h, w) for _, h, w in shapes]
+    return tuple(s[1] for s in shapes), tuple(s[2] for s in shapes)
 
 
 class _StructureChange(Exception):
@@ -289,6 +317,104 @@ def _channels(plan: SweepPlan, alpha: float) -> list[int] | None:
             return None
         shapes[s.writes] = shape
     return [c for c, _, _ in shapes]
+
+
+def _sizes_at(plan: SweepPlan, resolution: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """``_spatial``, once per plan and resolution (the plan keeps up to ``MEMO_ENTRIES`` of them)."""
+    memo = plan.memo.sizes
+    if resolution in memo:
+        return memo[resolution]
+    got = _spatial(plan, resolution)
+    if len(memo) < MEMO_ENTRIES:
+        memo[resolution] = got
+    return got
+
+
+def _channels_of(
+    plan: SweepPlan, alphas: Sequence[float]
+) -> dict[float, tuple[int, ...] | _Structure | None]:
+    """``_channels`` of every α (``_STRUCTURE_CHANGE`` where it raises ``_StructureChange``), once per plan and
+    α: from the plan's memo, else from one pass over the new α together (``_channels_together``), else from
+    one pass per α."""
+    memo = plan.memo.channels
+    table: dict[float, tuple[int, ...] | _Structure | None] = {}
+    new = []
+    for a in dict.fromkeys(alphas):
+        if a in memo:
+            table[a] = memo[a]
+        else:
+            new.append(a)
+    for lo in range(0, len(new), ALPHAS_TOGETHER):
+        chunk = new[lo : lo + ALPHAS_TOGETHER]
+        together = _channels_together(plan, chunk) if len(chunk) > 1 else None
+        for a in chunk:
+            got: tuple[int, ...] | _Structure | None
+            if together is not None:
+                got = together[a]
+            else:
+                try:
+                    ch = _channels(plan, a)
+                    got = None if ch is None else tuple(ch)
+                except _StructureChange:
+                    got = _STRUCTURE_CHANGE
+            table[a] = got
+            if len(memo) < MEMO_ENTRIES:
+                memo[a] = got
+    return table
+
+
+def _channels_together(
+    plan: SweepPlan, alphas: Sequence[float]
+) -> dict[float, tuple[int, ...] | None] | None:
+    """``_channels`` of many α in one pass: each tensor's channels an array (one entry per α), and each row's
+    shape rule applied once to those arrays instead of once per α.
+
+    What the per-α pass decides from one α's channels, this decides elementwise: where α leaves a row
+    without channels, that α is None. Whatever else a rule does on the arrays — a RuleError (a grouped conv or
+    a residual shortcut that no longer matches), a comparison or a conversion numpy refuses on an array (a
+    TypeError or ValueError), an arithmetic warning, a result that is not whole numbers — returns None: the
+    per-α pass then counts each α as before, and says which one broke and how."""
+    rule = plan.spec.width_rule
+    sizes = plan.base_sizes
+    n = len(alphas)
+    shapes: list = [(np.full(n, plan.spec.input_shape[0], dtype=np.int64), *sizes[0])] + [None] * (
+        plan.tensors - 1
+    )
+    fits = np.ones(n, dtype=bool)
+    try:
+        with np.errstate(all="raise"):
+            for s in plan.steps:
+                layer = s.layer
+                widths = [scaled_channels(layer, a, rule) for a in alphas]
+                shape: tuple
+                if widths[0] is None:
+                    if any(w is not None for w in widths):
+                        return None
+                    if s.kind.merge:
+                        shape = s.kind.infer(layer, tuple(shapes[t] for t in s.reads))
+                    else:
+                        shape = s.kind.infer(layer, shapes[s.reads[0]])
+                    out = np.asarray(shape[0])
+                    if out.ndim == 0:  # a width of its own that α leaves alone (the classifier)
+                        out = np.full(n, out)
+                    if (
+                        out.shape != (n,)
+                        or out.dtype.kind not in "iu"
+                        or not all(isinstance(x, int) for x in shape[1:])
+                    ):
+                        return None
+                    shape = (out, *shape[1:])
+                else:
+                    if layer.groups != 1:  # the grouped conv's rule decides per α
+                        return None
+                    out = np.array(widths, dtype=np.int64)
+                    shape = (out, *sizes[s.writes])
+                fits &= out >= 1
+                shapes[s.writes] = shape
+    except (RuleError, TypeError, ValueError, ArithmeticError):
+        return None
+    rows = np.stack([shape[0] for shape in shapes], axis=1).tolist()  # α × tensors
+    return {a: tuple(row) if ok else None for a, row, ok in zip(alphas, rows, fits.tolist())}
 
 
 @functools.lru_cache(maxsize=32)
@@ -352,20 +478,16 @@ def count_grid(
     check_grid(alphas, resolutions)
     element_bytes = DTYPE_BYTES[dtype] * batch
     skipped = {"collapse": 0, "channels": 0}
-    spatial = {}
-    for r in dict.fromkeys(resolutions):
-        spatial[r] = _spatial(plan, r)
+    spatial = {r: _sizes_at(plan, r) for r in resolutions}
     rs = [r for r in resolutions if spatial[r] is not None]
     bad_r = len(resolutions) - len(rs)
     fast_alphas, exact_alphas = [], []
-    channels: dict[float, list[int] | None] = {}
+    channels = _channels_of(plan, alphas)
     for a in alphas:
-        try:
-            ch = channels[a] if a in channels else _channels(plan, a)
-        except _StructureChange:
+        ch = channels[a]
+        if isinstance(ch, _Structure):
             exact_alphas.append(a)
             continue
-        channels[a] = ch
         if ch is None:
             skipped["channels"] += len(resolutions)
         else:
@@ -415,67 +537,101 @@ def count_grid(
 
 def _evaluate(plan, alphas, rs, channels, spatial, element_bytes) -> dict:
     """The registry's cost formulas on arrays: channels (α × 1) against sizes (1 × resolution)."""
-    ch = np.array([channels[a] for a in alphas], dtype=object)  # α × tensors, Python ints
-    hw = np.array([[h * w for h, w in spatial[r]] for r in rs], dtype=object)  # resolution × tensors
-    h = np.array([[s[0] for s in spatial[r]] for r in rs], dtype=object)
-    w = np.array([[s[1] for s in spatial[r]] for r in rs], dtype=object)
+    ch_rows = [channels[a] for a in alphas]  # α × tensors, Python ints
+    h_rows = [spatial[r][0] for r in rs]  # resolution × tensors
+    w_rows = [spatial[r][1] for r in rs]
     # A bound with Python ints: every formula grows with every dimension, so the costs at the largest
     # channels and sizes bound them all; under 2**62 nothing can wrap in int64.
-    cmax, hmax, wmax = ch.max(axis=0), h.max(axis=0), w.max(axis=0)
-    bound = max(map(sum, zip(*(_step_cost(s, cmax, hmax, wmax) for s in plan.steps))))
-    bound = max(bound, sum(int(c) * int(y) * int(x) for c, y, x in zip(cmax, hmax, wmax)) * element_bytes)
+    cmax, hmax, wmax = (tuple(map(max, zip(*rows))) for rows in (ch_rows, h_rows, w_rows))
+    bound = max(
+        _cost_bound(plan, cmax, hmax, wmax),
+        sum(c * y * x for c, y, x in zip(cmax, hmax, wmax)) * element_bytes,
+    )
     dtype = np.int64 if bound < INT64_SAFE else object
-    ch, h, w, hw = (m.astype(dtype) for m in (ch, h, w, hw))
+    ch, h, w = (np.array(rows, dtype=dtype) for rows in (ch_rows, h_rows, w_rows))
+    hw = h * w
 
     out: dict[str, list[np.ndarray]] = {
         k: [] for k in ("params", "paper_params", "mult_adds", "peak_activation_bytes")
     }
+    # every tensor's sizes as a row (1 × resolution), once for all chunks
+    hs, ws = list(h.T[:, None, :]), list(w.T[:, None, :])
     rows = max(1, CHUNK_ELEMENTS // max(1, len(rs)))
     for lo in range(0, len(alphas), rows):
         c = ch[lo : lo + rows]
+        shapes = list(zip(c.T[:, :, None], hs, ws))  # tensor id -> (C as α × 1, H and W as 1 × resolution)
         shape = (len(c), len(rs))
         totals = [np.zeros(shape, dtype=dtype) for _ in range(3)]
         for s in plan.steps:
-            for total, value in zip(totals, _step_cost(s, c, h, w)):
+            for total, value in zip(totals, _step_cost(s, shapes)):
                 total += value  # broadcasts α × 1 and 1 × resolution (and scalars)
         out["params"].append(totals[0].ravel())
         out["paper_params"].append(totals[1].ravel())
         out["mult_adds"].append(totals[2].ravel())
         out["peak_activation_bytes"].append(_peak(plan, c, hw, element_bytes, dtype).ravel())
-    result = {k: np.concatenate(v) for k, v in out.items()}
+    result = {k: np.concatenate(v) if len(v) > 1 else v[0] for k, v in out.items()}
     result["alpha"] = np.repeat(np.asarray(alphas, dtype=float), len(rs))
     result["resolution"] = np.tile(np.asarray(rs, dtype=np.int64), len(alphas))
     return result
 
 
-def _step_cost(s: Step, ch: np.ndarray, h: np.ndarray, w: np.ndarray) -> tuple:
-    """(params, paper params, mult-adds) of one step: the registry's formula on arrays (or on Python ints)."""
+def _cost_bound(plan: SweepPlan, cmax: tuple, hmax: tuple, wmax: tuple) -> int:
+    """The largest of params, paper params and mult-adds at these per-tensor dimensions, with Python ints
+    (once per plan and dimensions)."""
+    key = (cmax, hmax, wmax)
+    bound = plan.memo.bounds.get(key)
+    if bound is None:
+        shapes = list(zip(cmax, hmax, wmax))
+        bound = max(map(sum, zip(*(_step_cost(s, shapes) for s in plan.steps))))
+        if len(plan.memo.bounds) < MEMO_ENTRIES:
+            plan.memo.bounds[key] = bound
+    return bound
 
-    def shape(t: int) -> tuple:
-        if ch.ndim == 1:  # the bound: one value per tensor
-            return (int(ch[t]), int(h[t]), int(w[t]))
-        return (ch[:, t : t + 1], h[None, :, t], w[None, :, t])
 
-    ins = [shape(t) for t in s.reads]
-    cost = s.kind.cost(s.layer, tuple(ins) if s.kind.merge else ins[0], shape(s.writes))
+def _step_cost(s: Step, shapes: list) -> tuple:
+    """(params, paper params, mult-adds) of one step: the registry's formula on the shapes of its tensors
+    (arrays, or Python ints for the bound)."""
+    ins = shapes[s.reads[0]] if not s.kind.merge else tuple(shapes[t] for t in s.reads)
+    cost = s.kind.cost(s.layer, ins, shapes[s.writes])
     return cost.params, cost.paper_params, cost.mult_adds
 
 
+def _liveness(plan: SweepPlan) -> tuple[np.ndarray, ...]:
+    """The tensors in order of the step that writes them and of the last step that reads them, and for every
+    step how many of each come at or before it: which tensors are live at a step, as two prefix counts."""
+    if plan.memo.liveness is None:
+        steps = np.arange(len(plan.steps))
+        starts, ends = np.asarray(plan.starts), np.asarray(plan.ends)
+        by_start, by_end = np.argsort(starts, kind="stable"), np.argsort(ends, kind="stable")
+        begun = np.searchsorted(starts[by_start], steps, side="right")  # written at or before step i
+        done = np.searchsorted(ends[by_end], steps, side="left")  # last read before step i
+        plan.memo.liveness = (by_start, begun, by_end, done)
+    return plan.memo.liveness
+
+
 def _peak(plan: SweepPlan, ch, hw, element_bytes: int, dtype) -> np.ndarray:
-    """memory.live_bytes' sweep over the steps, for every configuration at once: the largest live set."""
-    begin: dict[int, list[int]] = {}
-    finish: dict[int, list[int]] = {}
-    for t, (a, b) in enumerate(zip(plan.starts, plan.ends)):
-        begin.setdefault(a, []).append(t)
-        finish.setdefault(b + 1, []).append(t)
-    live = np.zeros((ch.shape[0], hw.shape[0]), dtype=dtype)
-    peak = np.zeros_like(live)
-    for i in range(len(plan.steps)):
-        for t in begin.get(i, ()):
-            live += ch[:, t : t + 1] * hw[None, :, t]
-        for t in finish.get(i, ()):
-            live -= ch[:, t : t + 1] * hw[None, :, t]
-        np.maximum(peak, live, out=peak)
+    """memory.live_bytes' sweep over the steps, for every configuration at once: the largest live set.
+
+    The bytes live after step i are those of the tensors written at or before i less those last read before
+    i: two prefix sums over the tensors (by the step that writes them, by the last step that reads them),
+    taken at every step. Blocks of configurations keep tensors × configurations within ``PEAK_ELEMENTS``.
+    """
+    by_start, begun, by_end, done = _liveness(plan)
+    tensors, n_r = plan.tensors, hw.shape[0]
+    cols = max(1, min(n_r, PEAK_ELEMENTS // tensors))
+    rows = max(1, PEAK_ELEMENTS // (tensors * cols))
+    peak = np.empty((ch.shape[0], n_r), dtype=dtype)
+    for a0 in range(0, ch.shape[0], rows):
+        for r0 in range(0, n_r, cols):
+            c, s = ch[a0 : a0 + rows], hw[r0 : r0 + cols]
+            size = c.T[:, :, None] * s.T[:, None, :]  # tensor × α × resolution: C·H·W
+            written = np.zeros((tensors + 1, *size.shape[1:]), dtype=dtype)
+            released = np.zeros_like(written)
+            np.cumsum(size[by_start], axis=0, out=written[1:])
+            np.cumsum(size[by_end], axis=0, out=released[1:])
+            live = written[begun]
+            live -= released[done]
+            peak[a0 : a0 + rows, r0 : r0 + cols] = live.max(axis=0)
     return peak * element_bytes
 
 
@@ -629,15 +785,13 @@ def run_sweep(
         cols[cost].astype(float), cols["params"].astype(float), cols["reported_top1"].astype(float)
     )
     m = len(cols["alpha"])
-    frame = pd.DataFrame(
-        {
-            "model": np.full(m, base.key, dtype=object),
-            "variant": np.full(m, base.variant, dtype=object),
-            "latency_source": np.full(m, None, dtype=object),
-            **{k: cols[k] for k in SWEEP_COLUMNS[2:] if k in cols},
-        },
-        columns=SWEEP_COLUMNS,
-    )
+    cols["model"] = np.full(m, base.key, dtype=object)
+    cols["variant"] = np.full(m, base.variant, dtype=object)
+    if "latency_source" not in cols:  # per configuration when predicted: how many of its rows the table held
+        cols["latency_source"] = np.full(m, None, dtype=object)
+    # the columns already in order and the index given: pandas neither reorders nor infers them (a third of
+    # the frame's cost on a small grid)
+    frame = pd.DataFrame({k: cols[k] for k in SWEEP_COLUMNS}, index=pd.RangeIndex(m))
     return Sweep(
         frame,
         base,
