@@ -1,11 +1,11 @@
 """Predicted latency: the interface a latency predictor (a lookup table of measured rows) plugs into.
 
 A ``Predictor`` turns one configuration into a ``Prediction``: the end-to-end time in ms,
-the time of every leaf row (keyed by the row's ``path``, as measured rows are) and where
-the numbers come from (the table file, the machine and threads it was measured on).
-``archprof sweep --latency predicted`` and ``--budget-ms`` use it. Predictors are found
-by name in ``PREDICTORS`` (module, attribute), as backends are in ``backends.BACKENDS``;
-none is registered yet, so asking for one is a ``ConfigError`` that says so.
+the time of every leaf row (keyed by the row's ``path``, as measured rows are), where the
+numbers come from (the table file) and, per row, whether it was looked up or estimated.
+``profile --latency predicted``, ``sweep --latency predicted`` and ``--budget-ms`` use it.
+Predictors are found by name in ``PREDICTORS`` (module, attribute), as backends are in
+``backends.BACKENDS``: ``lut`` (``lut.TablePredictor``) is the one there is.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class Prediction:
 
     total_ms: float
     per_row_ms: dict[str, float] = field(default_factory=dict)  # leaf row path -> ms
-    per_row_source: dict[str, str] = field(default_factory=dict)  # leaf row path -> "lookup" | "estimated"
     source: str = ""  # what the prediction rests on: "lut: tables/cpu-1thread.json (…)"
+    per_row_source: dict[str, str] = field(default_factory=dict)  # leaf row path -> "lookup" | "estimated"
 
 
 class Predictor(Protocol):

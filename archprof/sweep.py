@@ -768,7 +768,7 @@ def run_sweep(
             p = predictor.predict(configure(base, "base", float(a), int(r)))
             predicted.append(p.total_ms)
             looked = sum(1 for v in p.per_row_source.values() if v == "lookup")
-            sources.append(f"{looked}/{len(p.per_row_source)} rows looked up")
+            sources.append(f"{looked}/{len(p.per_row_source)} rows looked up" if p.per_row_source else None)
             source = p.source.split(" (")[0]  # the table; per configuration, how many rows it held
         cols["latency_ms"] = np.asarray(predicted, dtype=float)
         cols["latency_source"] = np.asarray(sources, dtype=object)
