@@ -19,6 +19,17 @@ def spec_from(table: str, header: str = HEADER, path: str = "tiny.md"):
     return parse_spec(header + "\n" + textwrap.dedent(table), path, "tiny")
 
 
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` of a child a test sends SIGINT or SIGTERM: their default dispositions, as a shell's
+    foreground command has. A test run started in the background (``cmd &`` in a script: bash without job
+    control) ignores SIGINT, children inherit that, and archprof rightly leaves an ignored SIGINT ignored,
+    so without this the interrupt tests would test nothing (or fail)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.fixture
 def run(capsys):
     """Run the CLI in-process: returns (exit code, stdout, stderr); argparse's exits count as exit codes."""

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import as_from_a_terminal
 
 from archprof import guard
 
@@ -122,14 +123,26 @@ def test_guard_arithmetic():
 
 
 def _interrupt(argv, tmp_path, after: float):
-    """Start archprof, send SIGINT once it is measuring, return (exit code, stderr)."""
+    """Start archprof, send SIGINT ``after`` seconds once torch is loaded (it is building or measuring by
+    then), return (exit code, stdout, stderr). A loaded machine can take seconds to import torch; a fixed
+    delay from the start could land before it or after a short command's end."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "archprof", *argv],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{proc.pid}/maps", encoding="utf-8", errors="replace") as f:
+                if "libtorch_cpu" in f.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.05)
     time.sleep(after)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -139,19 +152,23 @@ def _interrupt(argv, tmp_path, after: float):
 @pytest.mark.parametrize(
     "argv, written",
     [
-        (["profile", "mobilenet_v1", "--format", "json", "--output", "p.json"], "p.json"),
-        (["compare", "mobilenet_v1", "--html", "c.html", "--csv", "c.csv"], "c.html"),
+        # long enough (30 s of timing; 17 configurations with VGG16) that the signal cannot come after the end
+        (
+            ["profile", "mobilenet_v1", "--min-run-time", "30", "--format", "json", "--output", "p.json"],
+            "p.json",
+        ),
+        (["compare", "mobilenet_v1", "vgg16", "--html", "c.html", "--csv", "c.csv"], "c.html"),
     ],
 )
 def test_ctrl_c_while_measuring_stops_cleanly(tmp_path, argv, written):
-    code, _out, err = _interrupt(argv, tmp_path, after=4.0)
+    code, _out, err = _interrupt(argv, tmp_path, after=2.0)
     assert code == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert list(tmp_path.iterdir()) == []  # no report, no temp file
 
 
 def test_ctrl_c_during_validate(tmp_path):
-    code, _out, err = _interrupt(["validate"], tmp_path, after=3.0)
+    code, _out, err = _interrupt(["validate"], tmp_path, after=1.0)
     assert code == 130 and "Traceback" not in err
 
 

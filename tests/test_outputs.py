@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import as_from_a_terminal
 
 from archprof import outputs
 from archprof.errors import OutputError
@@ -133,7 +134,12 @@ except Terminated:
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_the_write_leaves_no_temporary(tmp_path, sig, code):
     target = tmp_path / "big.txt"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(target)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_from_a_terminal,
+    )
     assert proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(".big.txt.*.tmp")) and time.monotonic() < deadline:
@@ -156,7 +162,14 @@ def test_a_signal_at_any_moment_exits_with_one_line(tmp_path, sig, code, word):
     argv += ["--format", "json", "--output", "p.json"]
     outcomes = []
     for delay in (0.0, 0.01, 0.03, 0.06, 0.1, 0.2, 0.4, 0.8, 1.5, 2.5):
-        proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=as_from_a_terminal,
+        )
         time.sleep(delay)
         proc.send_signal(sig)
         _out, err = proc.communicate(timeout=120)
