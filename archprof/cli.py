@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolution) as a whole network — end-to-end passes, then passes with a clock on every row — "
         "and save each distinct row configuration's median time, with the configurations' end-to-end "
         "times (to fit how rows add up to a network) and the environment (CPU, threads, library "
-        "versions). About a second per configuration; every built-in's grid (68 configurations) takes "
+        "versions). About a second per configuration; every built-in's grid (69 configurations) takes "
         "about two minutes. Close other programs first: a loaded machine gives a noisy table.",
         epilog=EXIT_CODES,
     )
@@ -868,7 +868,7 @@ def cmd_lut(args) -> int:
     if args.lut_command == "show":
         from .report.terminal import lut_table
 
-        path = args.file or lut.default_path(args.backend, args.threads, args.device, args.dtype)
+        path = args.file or lut.default_path(args.backend, args.threads, args.device, args.dtype, args.batch)
         _console().print(lut_table(lut.load(path)))
         return 0
     from . import backends, lut_build
@@ -878,10 +878,9 @@ def cmd_lut(args) -> int:
     from .outputs import check_outputs
 
     backend = args.backend or "torch"
-    backends.names(backend)  # known and installed, before anything runs
-    if len(backends.names(backend)) != 1:
+    if len(backends.names(backend)) != 1:  # each known and installed, before anything runs
         raise ConfigError("a latency table is measured with one backend; build one table per backend")
-    path = args.output or str(lut.default_path(backend, args.threads, args.device, args.dtype))
+    path = args.output or str(lut.default_path(backend, args.threads, args.device, args.dtype, args.batch))
     check_outputs({"--output": path})
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
@@ -891,7 +890,7 @@ def cmd_lut(args) -> int:
     opts = MeasureOptions(
         threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype
     ).check()
-    with _Progress(len(specs), f"measuring {len(specs)} configurations") as bar:
+    with _Progress(len(specs) * lut_build.ROUNDS, f"measuring {len(specs)} configurations") as bar:
         table = lut_build.build(specs, opts, backend, args.run_time, bar.advance)
     _write(path, table.to_json())
     print(

@@ -382,10 +382,11 @@ def data_dir() -> Path:
 
 
 def default_path(
-    backend: str = "torch", threads: int = 1, device: str = "cpu", dtype: str = "float32"
+    backend: str = "torch", threads: int = 1, device: str = "cpu", dtype: str = "float32", batch: int = 1
 ) -> Path:
-    """Where the table of one runtime setting lives: one file per backend, device, dtype and thread count."""
-    return data_dir() / "latency" / f"{backend}-{device}-{dtype}-{threads}thread.json"
+    """Where the table of one runtime setting lives: one file per backend, device, dtype, threads and batch."""
+    batched = f"-batch{batch}" if batch != 1 else ""
+    return data_dir() / "latency" / f"{backend}-{device}-{dtype}-{threads}thread{batched}.json"
 
 
 def decode(text: str, path: str) -> Table:
@@ -434,7 +435,7 @@ class TablePredictor:
         dtype: str = "float32",
         batch: int = 1,
     ):
-        self.table = load(path or default_path(backend, threads, device, dtype))
+        self.table = load(path or default_path(backend, threads, device, dtype, batch))
         env = self.table.environment
         for what, want in (
             ("backend", backend),

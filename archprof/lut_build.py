@@ -1,8 +1,9 @@
 """``archprof lut build``: measure every row configuration of some specs' grids into a latency table.
 
 Each configuration is run as a whole network: end-to-end passes, then passes with a
-clock on every row (``measure.measure`` without the isolated timing or the memory
-profile), so every entry is a row's time *in context*. A row configuration met in
+clock on every row, in rounds interleaved over the configurations
+(``measure.measure_rounds``), so every entry is a row's time *in context*, and a burst of
+load on the host spoils a few passes of many configurations rather than one's all. A row configuration met in
 several configurations (MobileNetV1 and its shallow variant share most rows) keeps
 the median of its times. The table's environment records what the times are worth
 elsewhere: CPU, threads, backend and library versions, the malloc tunables.
@@ -11,25 +12,13 @@ elsewhere: CPU, threads, backend and library versions, the malloc tunables.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from . import lut
-from .measure import MeasureOptions, measure
+from .measure import MeasureOptions, measure_rounds
 from .spec import ModelSpec
 from .stats import summarize
 
-
-def options(opts: MeasureOptions, run_time: float) -> MeasureOptions:
-    """``opts`` for one table configuration: ``run_time`` seconds, 40 % end to end and 60 % per row."""
-    e2e = 0.4 * run_time
-    return replace(
-        opts,
-        min_run_time=e2e,
-        max_run_time=e2e,
-        layer_run_time=run_time - e2e,
-        isolated=False,
-        memory=False,
-    ).check()
+ROUNDS = 4  # interleaved rounds over the configurations (see measure.measure_rounds)
 
 
 def build(
@@ -38,15 +27,13 @@ def build(
     backend: str = "torch",
     run_time: float = 1.0,
     advance: Callable[[str], None] | None = None,
+    rounds: int = ROUNDS,
 ) -> lut.Table:
-    """Measure every configuration in ``specs`` and make the table of their rows."""
-    tick = advance or (lambda label: None)
-    opts = options(opts, run_time)
+    """Measure every configuration in ``specs`` (``run_time`` seconds each, over ``rounds`` interleaved
+    rounds) and make the table of their rows."""
+    measured = measure_rounds(specs, opts, rounds, run_time / rounds, advance, backend)
     records = []
-    environment: dict = {}
-    for spec in specs:
-        m = measure(spec, opts, backend=backend)
-        environment = m.environment
+    for spec, m in zip(specs, measured):
         rows = []
         for row in lut.spec_rows(spec, opts.batch, opts.dtype):
             times = m.layer_ms.get(row["path"])
@@ -55,6 +42,10 @@ def build(
         records.append(
             {"label": spec.label, "rows": rows, "end_to_end_ms": summarize(m.end_to_end_ms)["median_ms"]}
         )
-        tick(spec.label)
-    environment = {**environment, "specs": sorted({s.ref for s in specs}), "run_time_s": run_time}
+    environment = {
+        **measured[0].environment,
+        "specs": sorted({s.ref for s in specs}),
+        "run_time_s": run_time,
+        "rounds": rounds,
+    }
     return lut.from_measurements(records, environment)

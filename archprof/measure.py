@@ -336,6 +336,60 @@ def measure_grid(
     ]
 
 
+def measure_rounds(
+    specs: list[ModelSpec],
+    opts: MeasureOptions,
+    rounds: int,
+    round_time: float,
+    advance: Callable[[str], None] | None = None,
+    backend: str = "torch",
+) -> list[Measured]:
+    """Time every configuration end to end *and per row* in ``rounds`` interleaved, shuffled rounds.
+
+    What a latency table needs: every row's time inside the full pass, robust to the host.
+    A burst of load (this machine's noise comes in bursts) then spoils a few passes of many
+    configurations instead of every pass of one, and the medians over all rounds shed it.
+    Each round gives a configuration ``round_time`` seconds: 40 % end to end, 60 % with a
+    clock on every row.
+    """
+    import random
+
+    import torch
+
+    tick = advance or (lambda label: None)
+    rng = random.Random(0)
+    runners = [backends.get(backend).prepare(spec, opts) for spec in specs]
+    timer = _row_timer(opts.threads)
+    e2e: list[list[float]] = [[] for _ in specs]
+    rows: list[dict[str, list[float]]] = [{} for _ in specs]
+    with threads(opts.threads), torch.inference_mode():
+        if opts.device == "cuda":
+            torch.backends.cudnn.benchmark = True
+        for _ in range(rounds):
+            order = list(range(len(specs)))
+            rng.shuffle(order)
+            for i in order:
+                for _ in range(2):  # warm up after the switch: caches, allocator, oneDNN primitives
+                    runners[i].forward()
+                e2e[i] += _timer("runner.forward()", {"runner": runners[i]}, opts.threads, 0.4 * round_time)
+                _, per = runners[i].per_row(timer, 0.6 * round_time)
+                for path, times in per.items():
+                    rows[i].setdefault(path, []).extend(times)
+                tick(specs[i].label)
+    env = {**environment(opts), **_backend_environment(backend, runners[0])}
+    return [
+        Measured(
+            end_to_end_ms=e2e[i],
+            hooked_end_to_end_ms=[],
+            layer_ms=rows[i],
+            passes=len(e2e[i]),
+            environment=env,
+            row_notes=dict(getattr(runners[i], "row_notes", {})),
+        )
+        for i in range(len(specs))
+    ]
+
+
 def grid_steps(n: int, grid: GridOptions = GridOptions()) -> int:
     """Progress-bar length of ``measure_grid`` (an upper bound: configurations may leave early)."""
     return n * grid.max_rounds + n

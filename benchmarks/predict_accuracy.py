@@ -1,21 +1,31 @@
 """How well does a latency table predict configurations it was not built from? (issue 13, item 3)
 
-1. Build a table (``lut_build.build``, as ``archprof lut build`` does) from the *training*
-   configurations: MobileNetV1's and MobileNetV2's default α × resolution grids, and
-   ResNet-18, SqueezeNet 1.0, GoogLeNet, AlexNet and VGG16 at their resolutions.
-2. Measure the *held-out* configurations end to end, as ``profile`` does (median of
-   passes): MobileNetV1 and MobileNetV2 at widths and resolutions absent from the table
-   (α 0.35, 0.6, 0.9, 1.1 × 112–240 px; α 0.6, 0.9, 1.2 × 112, 176, 208 px), and three
-   networks the table never saw: the shallow MobileNet, SqueezeNet 1.1 and ResNet-50.
-3. Predict each held-out configuration from the table alone and print, per backend, the
-   share within ±10 % of the measurement, the mean absolute percentage error and the
-   worst case; and the same for the raw sum of the rows (no end-to-end fit).
+1. *Training* configurations, what the table is built from: MobileNetV1's and
+   MobileNetV2's default α × resolution grids, and ResNet-18, SqueezeNet 1.0, GoogLeNet,
+   AlexNet and VGG16 at their resolutions.
+2. *Held-out* configurations, never in the table: MobileNetV1 and MobileNetV2 at widths and
+   resolutions absent from it (α 0.35, 0.6, 0.9, 1.1 × 112–240 px; α 0.6, 0.9, 1.2 × 112,
+   176, 208 px), and three networks the table never saw: the shallow MobileNet,
+   SqueezeNet 1.1 and ResNet-50.
+3. Both are measured in the same interleaved, shuffled rounds (``measure.measure_rounds``,
+   what ``archprof lut build`` runs): end to end and per row, ``--run-time`` seconds per
+   configuration over ``--rounds`` rounds. The table is made from the training
+   configurations' rows alone (``lut.from_measurements``); each held-out configuration is
+   predicted from it and compared with the median of its measured passes. Measuring
+   both in the same rounds is deliberate: this host's speed drifts by tens of percent
+   over minutes (other tenants), and a table built at one speed and checked at another
+   would measure the host, not the predictor. ``--sequential`` builds first and
+   measures afterwards, as a user would, for comparison.
+4. Printed per backend: the share within ±10 %, the mean absolute percentage error and
+   the worst case, for unseen α / resolution and unseen networks; the same for the raw
+   sum of the rows (no end-to-end fit); and the *noise floor*: the held-out
+   configurations' first half of passes against their second half — no predictor can
+   agree with a measurement better than the measurement agrees with itself.
 
-Run it on a quiet machine: every figure is a wall-clock time. It re-executes itself with
-the malloc tunables archprof's measuring commands use (without them torch's timings move
-by ±30 % from one process to the next).
+It re-executes itself with the malloc tunables archprof's measuring commands use (without
+them torch's timings move by ±30 % from one process to the next).
 
-    python benchmarks/predict_accuracy.py [--backend torch,onnxruntime] [--save FILE | --load FILE]
+    python benchmarks/predict_accuracy.py [--backend torch,onnxruntime] [--sequential] [--save FILE | --load FILE]
 
 ``--save`` keeps the table and the measurements (JSON) so that ``--load`` can re-score
 them without measuring again.
@@ -63,13 +73,21 @@ def configurations(plan):
 
 
 def measure_held_out(specs, backend: str) -> list[dict]:
-    from archprof.measure import MeasureOptions, measure
+    """End to end as ``compare`` measures a grid: interleaved, shuffled rounds, the median of every pass."""
+    from archprof.measure import GridOptions, MeasureOptions, measure_grid
     from archprof.stats import summarize
 
-    opts = MeasureOptions(threads=1, min_run_time=0.6, max_run_time=1.5, isolated=False, memory=False)
+    grid = GridOptions(min_rounds=6, max_rounds=10, round_time=0.15)
+    done = [0]
+
+    def tick(label):
+        done[0] += 1
+        if done[0] % 20 == 0:
+            print(f"  measuring held-out configurations: {done[0]} blocks timed", file=sys.stderr, flush=True)
+
+    measured = measure_grid(specs, MeasureOptions(threads=1), grid, tick, backend)
     out = []
-    for i, spec in enumerate(specs, 1):
-        m = measure(spec, opts, backend=backend)
+    for spec, m in zip(specs, measured):
         e2e = summarize(m.end_to_end_ms)
         out.append(
             {
@@ -80,11 +98,6 @@ def measure_held_out(specs, backend: str) -> list[dict]:
                 "measured_ms": e2e["median_ms"],
                 "iqr_ms": e2e["iqr_ms"],
             }
-        )
-        print(
-            f"  measured {i}/{len(specs)} {spec.label}: {e2e['median_ms']:.2f} ms",
-            file=sys.stderr,
-            flush=True,
         )
     return out
 
@@ -147,12 +160,74 @@ def report(backend: str, table, scored: dict) -> None:
         print(f"{backend} {group:22}: {summary(errs)}")
     print(f"{backend} {'all held out':22}: {summary(every)}")
     print(f"{backend} {'raw row sums (no fit)':22}: {summary(raw)}")
+    halves = [r["halves_ms"][1] / r["halves_ms"][0] - 1 for r in scored["rows"] if r.get("halves_ms")]
+    if halves:
+        print(
+            f"{backend} {'noise floor':22}: {summary(halves)} (first half of the passes against the second)"
+        )
+
+
+def interleaved(train, held, backend: str, run_time: float, rounds: int):
+    """Training and held-out configurations measured in the same rounds; the table from the training rows."""
+    from archprof import lut
+    from archprof.measure import MeasureOptions, measure_rounds
+    from archprof.stats import summarize
+
+    done = [0]
+    total = (len(train) + len(held)) * rounds
+
+    def tick(label):
+        done[0] += 1
+        if done[0] % 25 == 0 or done[0] == total:
+            print(f"  {done[0]}/{total} configuration-rounds timed", file=sys.stderr, flush=True)
+
+    measured = measure_rounds(
+        train + held, MeasureOptions(threads=1), rounds, run_time / rounds, tick, backend
+    )
+    records = []
+    for spec, m in zip(train, measured):
+        rows = [
+            {
+                **row,
+                "ms": summarize(m.layer_ms[row["path"]])["median_ms"] if m.layer_ms.get(row["path"]) else 0.0,
+            }
+            for row in lut.spec_rows(spec)
+        ]
+        records.append(
+            {"label": spec.label, "rows": rows, "end_to_end_ms": summarize(m.end_to_end_ms)["median_ms"]}
+        )
+    table = lut.from_measurements(
+        records, {**measured[0].environment, "specs": sorted({s.ref for s in train})}
+    )
+    out = []
+    for spec, m in zip(held, measured[len(train) :]):
+        e2e = summarize(m.end_to_end_ms)
+        half = len(m.end_to_end_ms) // 2
+        first, second = (
+            summarize(part)["median_ms"] for part in (m.end_to_end_ms[:half], m.end_to_end_ms[half:])
+        )
+        out.append(
+            {
+                "label": spec.label,
+                "ref": spec.ref,
+                "alpha": spec.alpha,
+                "resolution": spec.resolution,
+                "measured_ms": e2e["median_ms"],
+                "iqr_ms": e2e["iqr_ms"],
+                "halves_ms": [first, second],
+            }
+        )
+    return table, out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backend", default="torch", help="comma-separated: torch, onnxruntime")
-    ap.add_argument("--run-time", type=float, default=1.0, help="seconds per training configuration")
+    ap.add_argument("--run-time", type=float, default=1.5, help="seconds per configuration")
+    ap.add_argument("--rounds", type=int, default=6, help="interleaved rounds")
+    ap.add_argument(
+        "--sequential", action="store_true", help="build the table first, then measure the held-out"
+    )
     ap.add_argument("--save", help="keep tables and measurements here (JSON)")
     ap.add_argument("--load", help="re-score tables and measurements saved by --save")
     args = ap.parse_args()
@@ -172,17 +247,22 @@ def main() -> None:
     saved = {}
     for backend in args.backend.split(","):
         t0 = time.perf_counter()
-        print(f"{backend}: building a table from {len(train)} configurations", file=sys.stderr, flush=True)
-        table = lut_build.build(
-            train,
-            MeasureOptions(threads=1),
-            backend,
-            args.run_time,
-            lambda label: print(f"  built {label}", file=sys.stderr, flush=True),
+        if args.sequential:
+            print(
+                f"{backend}: building a table from {len(train)} configurations", file=sys.stderr, flush=True
+            )
+            table = lut_build.build(train, MeasureOptions(threads=1), backend, args.run_time)
+            measured = measure_held_out(held, backend)
+        else:
+            print(
+                f"{backend}: {len(train)} training and {len(held)} held-out configurations, interleaved",
+                file=sys.stderr,
+                flush=True,
+            )
+            table, measured = interleaved(train, held, backend, args.run_time, args.rounds)
+        table.path = (
+            f"({'sequential' if args.sequential else 'interleaved'}, {time.perf_counter() - t0:.0f} s)"
         )
-        built = time.perf_counter() - t0
-        measured = measure_held_out(held, backend)
-        table.path = f"(built in {built:.0f} s)"
         report(backend, table, score(table, measured))
         saved[backend] = {"table": json.loads(table.to_json()), "held_out": measured}
     print(f"\n{time.strftime('%Y-%m-%d %H:%M %Z')}, load average {os.getloadavg()[0]:.2f} at the end")

@@ -207,6 +207,7 @@ def test_a_table_of_another_setting_is_refused(tmp_path):
 def test_the_default_path_is_per_user_and_per_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHPROF_DATA_DIR", str(tmp_path))
     assert lut.default_path("onnxruntime", 2) == tmp_path / "latency" / "onnxruntime-cpu-float32-2thread.json"
+    assert lut.default_path(batch=8).name == "torch-cpu-float32-1thread-batch8.json"
     monkeypatch.delenv("ARCHPROF_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert lut.default_path() == tmp_path / "xdg" / "archprof" / "latency" / "torch-cpu-float32-1thread.json"
