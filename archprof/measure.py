@@ -1,8 +1,8 @@
 """Measuring a configuration: latency (end to end and per row), memory, and the machine's roofline.
 
 The only module (with the runtimes of ``backends/``) that touches clocks, threads and
-devices. Timing uses ``torch.utils.benchmark.Timer`` (blocked autorange); raw times are
-kept and statistics derived from them. A backend runs the configuration: per-row times
+devices. Timing uses ``torch.utils.benchmark.Timer`` (blocked autorange), on a GPU CUDA
+events around each pass; raw times are kept and statistics derived from them. A backend runs the configuration: per-row times
 *inside the full forward pass* (a conv with its BN + ReLU, as built), and each row alone
 on the input it saw, a second, hot-cache lower bound (``isolated``). Rows are keyed by
 their ``path``.
@@ -149,15 +149,39 @@ def _timer(stmt: str, glob: dict, num_threads: int, min_run_time: float) -> list
     return [t * 1e3 for t in m.times]
 
 
-def _adaptive(stmt: str, glob: dict, opts: MeasureOptions) -> list[float]:
-    """Rounds of blocked autorange: at least ``min_run_time``, more while the spread is high, up to a cap."""
+def _forward_times(runner, opts: MeasureOptions, run_time: float) -> list[float]:
+    """Times of whole forward passes, in ms: on a GPU from CUDA events (the device's own clock, as the
+    per-row hooks time rows there), else blocked autorange."""
+    if opts.device == "cuda":
+        import torch
+
+        return _event_times(runner.forward, run_time, torch.cuda.Event)
+    return _timer("runner.forward()", {"runner": runner}, opts.threads, run_time)
+
+
+def _event_times(call: Callable[[], None], run_time: float, event) -> list[float]:
+    """``call`` between two timing events, again and again for at least ``run_time`` seconds (5 calls at least)."""
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < 5 or time.perf_counter() - start < run_time:
+        begin, end = event(enable_timing=True), event(enable_timing=True)
+        begin.record()
+        call()
+        end.record()
+        end.synchronize()
+        times.append(begin.elapsed_time(end))
+    return times
+
+
+def _adaptive(runner, opts: MeasureOptions) -> list[float]:
+    """Rounds of timing: at least ``min_run_time``, more while the spread is high, up to a cap."""
     from .stats import relative_spread
 
     round_time = min(opts.min_run_time, 0.5)
     times: list[float] = []
     start = time.perf_counter()
     while True:
-        times += _timer(stmt, glob, opts.threads, round_time)
+        times += _forward_times(runner, opts, round_time)
         spent = time.perf_counter() - start
         if spent >= opts.max_run_time:
             break
@@ -186,7 +210,7 @@ def measure(
         tick("warm-up")
 
         faults = _minor_faults()
-        e2e = _adaptive("runner.forward()", {"runner": runner}, opts)
+        e2e = _adaptive(runner, opts)
         faults = _minor_faults() - faults
         tick("end to end")
 
@@ -307,7 +331,7 @@ def measure_grid(
                 for _ in range(2):  # warm up after the switch
                     runners[i].forward()
                 before = _minor_faults()
-                times[i] += _timer("runner.forward()", {"runner": runners[i]}, opts.threads, grid.round_time)
+                times[i] += _forward_times(runners[i], opts, grid.round_time)
                 faults[i] += _minor_faults() - before
                 tick(specs[i].label)
             if round_ + 1 >= grid.min_rounds:
@@ -371,7 +395,7 @@ def measure_rounds(
             for i in order:
                 for _ in range(2):  # warm up after the switch: caches, allocator, oneDNN primitives
                     runners[i].forward()
-                e2e[i] += _timer("runner.forward()", {"runner": runners[i]}, opts.threads, 0.4 * round_time)
+                e2e[i] += _forward_times(runners[i], opts, 0.4 * round_time)
                 _, per = runners[i].per_row(timer, 0.6 * round_time)
                 for path, times in per.items():
                     rows[i].setdefault(path, []).extend(times)

@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+from typing import ClassVar
 
 import pytest
 import torch
@@ -262,3 +263,52 @@ def test_memory_profile_outputs_by_layer_directly():
     # dropout at inference returns its input: it allocates nothing
     assert outputs["dropout20"] == 0
     assert peak >= x.numel() * 4 + 2 * 16 * 64 * 64 * 4
+
+
+class _ClockEvent:
+    """A stand-in for torch.cuda.Event on a machine without a GPU: records the host's clock."""
+
+    log: ClassVar[list] = []
+
+    def __init__(self, enable_timing=False):
+        assert enable_timing  # elapsed_time needs it on a real GPU
+        self.at = None
+
+    def record(self):
+        import time
+
+        self.at = time.perf_counter()
+        _ClockEvent.log.append("record")
+
+    def synchronize(self):
+        _ClockEvent.log.append("synchronize")
+
+    def elapsed_time(self, end):
+        return (end.at - self.at) * 1e3
+
+
+def test_gpu_passes_are_timed_between_events():
+    import time
+
+    # each call sleeps 3 ms: every time is at least that, and each pass is record, call, record, synchronize
+    _ClockEvent.log = []
+    times = measure._event_times(lambda: time.sleep(0.003), 0.02, _ClockEvent)
+    assert len(times) >= 5 and all(t >= 3.0 for t in times) and min(times) < 50
+    assert _ClockEvent.log[:3] == ["record", "record", "synchronize"] and len(_ClockEvent.log) == 3 * len(
+        times
+    )
+
+
+def test_the_cuda_device_times_passes_with_events(monkeypatch):
+    # on --device cuda the end to end comes from events, not from the host's blocked autorange
+    calls = []
+    monkeypatch.setattr(torch.cuda, "Event", _ClockEvent)
+    monkeypatch.setattr(measure, "_timer", lambda *a, **k: calls.append(a) or [1.0])
+
+    class Runner:
+        def forward(self):
+            calls.append("forward")
+
+    times = measure._forward_times(Runner(), measure.MeasureOptions(device="cuda"), 0.0)
+    assert len(times) == 5 and calls == ["forward"] * 5  # no _timer call
+    assert measure._forward_times(Runner(), measure.MeasureOptions(), 0.0) == [1.0]
