@@ -389,16 +389,93 @@ def default_path(
     return data_dir() / "latency" / f"{backend}-{device}-{dtype}-{threads}thread{batched}.json"
 
 
+MAX_MS = 1e9  # ms: far beyond any measured row or network (11 days), and sums of such times stay finite
+MAX_COUNT = 2**63 - 1  # a feature count (mult-adds, bytes, channels, pixels)
+FEATURE_KEYS = ("mult_adds", "moved_bytes", "in_c", "out_c", "out_hw")
+_MISSING = object()
+
+
+def _shown(value) -> str:
+    """A JSON value for an error message: what it is, briefly."""
+    if value is _MISSING:
+        return "is missing"
+    kinds = {dict: "an object", list: "a list", type(None): "null"}
+    return f"is {kinds[type(value)]}" if type(value) in kinds else f"is {value!r:.40}"
+
+
+def _time(value, what: str, positive: bool = False) -> float:
+    """``value`` as a time in ms: a JSON number, finite, ≥ 0 (> 0 when ``positive``), at most ``MAX_MS``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (0 <= value <= MAX_MS)
+        or (positive and value == 0)
+    ):
+        bound = "greater than 0" if positive else "at least 0"
+        raise ValueError(f"{what} {_shown(value)}, not a number of ms {bound} and at most {MAX_MS:g}")
+    return float(value)
+
+
+def _count(value, what: str, least: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (least <= value <= MAX_COUNT):
+        raise ValueError(f"{what} {_shown(value)}, not a whole number of at least {least}")
+    return value
+
+
+def _dict(value, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} {_shown(value)}, not an object")
+    return value
+
+
+def _check(data) -> None:
+    """Everything of a table file that is used, of the type and in the range it is used with: a file
+    edited by hand or by anyone else is refused here, not met later as a traceback or a negative time."""
+    _dict(data, "the file")
+    if data.get("format") != FORMAT:
+        raise ValueError(f"not a {FORMAT} file")
+    for name in ("entries", "configurations", "environment"):
+        if name not in data:
+            raise ValueError(f"no {name!r}")
+    for key, e in _dict(data["entries"], "'entries'").items():
+        what = f"entry {key[:80]!r}"
+        _dict(e, what)
+        if not isinstance(e.get("family"), str) or not e["family"]:
+            raise ValueError(f"{what} has no family")
+        _time(e.get("ms", _MISSING), f"{what}: ms")
+        feats = _dict(e.get("features", _MISSING), f"{what}: features")
+        for f in FEATURE_KEYS:
+            _count(feats.get(f, _MISSING), f"{what}: features {f}")
+    configs = data["configurations"]
+    if not isinstance(configs, list):
+        raise ValueError(f"'configurations' {_shown(configs)}, not a list")
+    for i, c in enumerate(configs):
+        what = f"configuration {i + 1}"
+        _dict(c, what)
+        if not isinstance(c.get("label"), str):
+            raise ValueError(f"{what} has no label")
+        _count(c.get("rows", _MISSING), f"{what}: rows", least=1)
+        _time(c.get("rows_ms", _MISSING), f"{what}: rows_ms", positive=True)
+        _time(c.get("end_to_end_ms", _MISSING), f"{what}: end_to_end_ms", positive=True)
+    env = _dict(data["environment"], "'environment'")
+    for name in ("backend", "device", "dtype"):  # what a predictor compares with its own setting
+        if name in env and not isinstance(env[name], str):
+            raise ValueError(f"environment {name} is {env[name]!r}, not a name")
+    for name in ("threads", "batch"):
+        if name in env:
+            _count(env[name], f"environment {name}", least=1)
+    if "specs" in env and not (
+        isinstance(env["specs"], list) and all(isinstance(s, str) for s in env["specs"])
+    ):
+        raise ValueError("environment specs is not a list of names")
+
+
 def decode(text: str, path: str) -> Table:
     try:
         data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise ValueError(f"not a {FORMAT} file")
+        _check(data)
         table = Table(data["entries"], data["configurations"], data["environment"], path=path)
-        for e in table.entries.values():
-            float(e["ms"])
-            _design([e["features"]])
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise ConfigError(
             f"latency table {path!r} is not one archprof wrote ({e}); rebuild it with archprof lut build"
         ) from None

@@ -191,6 +191,98 @@ def test_a_bad_table_file_is_one_clear_error(text, words):
         lut.decode(text, "bad.json")
 
 
+def _mutated(change) -> str:
+    """A synthetic table's file with one thing changed by ``change(data, first_key)``."""
+    data = json.loads(synthetic_table([mobilenet(0.5, 160)]).to_json())
+    change(data, sorted(data["entries"])[0])
+    return json.dumps(data)
+
+
+def _set(*path, value):
+    def change(data, key):
+        where = data
+        for p in path[:-1]:
+            where = where[key if p is KEY else p]
+        where[key if path[-1] is KEY else path[-1]] = value
+
+    return change
+
+
+def _drop(*path):
+    def change(data, key):
+        where = data
+        for p in path[:-1]:
+            where = where[key if p is KEY else p]
+        del where[key if path[-1] is KEY else path[-1]]
+
+    return change
+
+
+KEY = object()  # stands for the table's first entry key in a path
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        # each of these decoded, then failed later (a traceback) or predicted nonsense (a negative time)
+        (_set("environment", value=[]), "'environment' is a list, not an object"),
+        (_set("environment", value="cpu"), "'environment' is 'cpu', not an object"),
+        (_set("environment", "specs", value=[1, 2]), "specs is not a list of names"),
+        (_set("environment", "threads", value="1"), "threads is '1', not a whole number"),
+        (_set("environment", "threads", value=True), "threads is True"),
+        (_drop("entries", KEY, "features", "in_c"), "features in_c is missing"),
+        (_set("entries", KEY, "features", "mult_adds", value="12"), "mult_adds is '12'"),
+        (_set("entries", KEY, "features", "in_c", value=-5), "in_c is -5"),
+        (_set("entries", KEY, "features", "mult_adds", value=float("nan")), "mult_adds is nan"),
+        (_set("entries", KEY, "ms", value="1.5"), "ms is '1.5', not a number of ms"),
+        (_set("entries", KEY, "ms", value=-1.0), "ms is -1.0, not a number of ms at least 0"),
+        (_set("entries", KEY, "ms", value=float("nan")), "ms is nan"),
+        (_set("entries", KEY, "ms", value=float("inf")), "ms is inf"),
+        (_set("entries", KEY, "ms", value=1e308), "ms is 1e+308"),
+        (_set("entries", KEY, "ms", value=True), "ms is True"),
+        (_drop("entries", KEY, "ms"), "ms is missing"),
+        (_set("entries", KEY, value=3), "is 3, not an object"),
+        (_set("entries", KEY, "family", value=5), "has no family"),
+        (_set("entries", value=[]), "'entries' is a list, not an object"),
+        (_set("configurations", value={}), "'configurations' is an object, not a list"),
+        (_set("configurations", 0, value=3), "configuration 1 is 3, not an object"),
+        (_drop("configurations", 0, "rows"), "configuration 1: rows is missing"),
+        (
+            _set("configurations", 0, "end_to_end_ms", value=0),
+            "end_to_end_ms is 0, not a number of ms greater",
+        ),
+        (_set("configurations", 0, "end_to_end_ms", value=float("nan")), "end_to_end_ms is nan"),
+        (
+            _drop(
+                "environment",
+            ),
+            "no 'environment'",
+        ),
+    ],
+)
+def test_a_table_of_the_wrong_structure_is_refused_where_it_is_decoded(change, words):
+    with pytest.raises(ConfigError, match=r"^latency table 'bad.json' is not one archprof wrote \(") as e:
+        lut.decode(_mutated(change), "bad.json")
+    assert words in str(e.value)
+
+
+def test_json_nested_too_deep_is_a_bad_table_not_a_recursion_error():
+    with pytest.raises(ConfigError, match="not one archprof wrote"):
+        lut.decode("[" * 200_000, "deep.json")
+
+
+def test_a_table_of_the_wrong_structure_is_one_line_on_the_command_line(run, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(_mutated(_set("entries", KEY, "ms", value="1.5")), encoding="utf-8")
+    for args in (
+        ["lut", "show", str(path)],
+        ["profile", "mobilenet_v1", "--latency", "predicted", "--table", str(path)],
+    ):
+        code, out, err = run(*args)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("archprof: error: latency table") and "ms is '1.5'" in err
+
+
 def test_a_missing_table_says_how_to_build_one(tmp_path):
     with pytest.raises(ConfigError, match=r"no latency table.*archprof lut build"):
         lut.TablePredictor(tmp_path / "none.json")
