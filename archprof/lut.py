@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -482,9 +483,23 @@ def decode(text: str, path: str) -> Table:
     return table
 
 
+MAX_TABLE_BYTES = 64 << 20  # a table of every built-in's grid is well under 1 MiB
+
+
 def load(path: str | os.PathLike) -> Table:
+    """The table in the file ``path``: a regular file (a FIFO would block, /dev/zero never end) of at most
+    ``MAX_TABLE_BYTES``, checked before it is read."""
     p = Path(path)
     try:
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ConfigError(f"cannot read latency table {str(p)!r}: it is {what}")
+        if st.st_size > MAX_TABLE_BYTES:
+            raise ConfigError(
+                f"latency table {str(p)!r} is {st.st_size / 2**20:,.1f} MiB; archprof writes tables "
+                f"of at most a few MiB (limit {MAX_TABLE_BYTES / 2**20:g} MiB): rebuild it with archprof lut build"
+            )
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(

@@ -283,6 +283,37 @@ def test_a_table_of_the_wrong_structure_is_one_line_on_the_command_line(run, tmp
         assert err.startswith("archprof: error: latency table") and "ms is '1.5'" in err
 
 
+def test_a_table_path_that_is_no_regular_file_is_refused_before_it_is_read(tmp_path):
+    # a FIFO blocked the read forever and /dev/zero read until memory ran out (a MemoryError traceback):
+    # in a child with a timeout, so that a regression fails rather than hangs
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "dir").mkdir()
+    paths = [str(tmp_path / "fifo"), str(tmp_path / "dir")] + ["/dev/zero"] * os.path.exists("/dev/zero")
+    code = (
+        "import sys; from archprof import lut; from archprof.errors import ConfigError\n"
+        "for p in sys.argv[1:]:\n"
+        "    try: lut.load(p)\n"
+        "    except ConfigError as e: print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *paths], capture_output=True, text=True, timeout=60, check=False
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(paths), done.stderr
+    assert "it is not a regular file" in lines[0] and "it is a directory" in lines[1]
+    assert all(line.startswith("cannot read latency table") for line in lines)
+
+
+def test_a_table_file_too_large_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as f:
+        f.truncate(lut.MAX_TABLE_BYTES + 1)  # sparse: nothing is written
+    with pytest.raises(ConfigError, match=r"is 64\.0 MiB; .*rebuild it"):
+        lut.load(path)
+
+
 def test_a_missing_table_says_how_to_build_one(tmp_path):
     with pytest.raises(ConfigError, match=r"no latency table.*archprof lut build"):
         lut.TablePredictor(tmp_path / "none.json")
