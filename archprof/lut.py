@@ -527,6 +527,12 @@ class TablePredictor:
         dtype: str = "float32",
         batch: int = 1,
     ):
+        from . import backends
+
+        # known and one (sweep's --backend reaches here unchecked): a table is of one runtime, and the
+        # name is part of the default file's name
+        if len(backends.names(backend, installed=False)) != 1:
+            raise ConfigError(f"a latency table is of one backend; got {backend!r}: predict for one")
         self.table = load(path or default_path(backend, threads, device, dtype, batch))
         env = self.table.environment
         for what, want in (

@@ -440,6 +440,22 @@ def test_sweep_predicts_every_configuration(run, table_file):
     assert sources[(1.0, 200)] == "6/30 rows looked up"
 
 
+@pytest.mark.parametrize(
+    "backend, words",
+    [
+        ("bogus", "unknown backend 'bogus'; known: torch, onnxruntime"),
+        ("torch,onnxruntime", "a latency table is of one backend; got 'torch,onnxruntime'"),
+        ("../../elsewhere", "unknown backend '../../elsewhere'"),
+    ],
+)
+def test_sweep_predicts_for_a_known_backend_only(run, table_file, backend, words):
+    # it said "no latency table at …/bogus-cpu-float32-1thread.json" (a default path made of the name), or,
+    # with --table, "build one for backend torch,onnxruntime (archprof lut build --backend torch,onnxruntime)"
+    for table in ([], ["--table", str(table_file)]):
+        code, out, err = run("sweep", "mobilenet_v1", "--latency", "predicted", "--backend", backend, *table)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and words in err, err
+
+
 def test_sweep_prediction_options_need_predicted_latency(run):
     code, _out, err = run("sweep", "mobilenet_v1", "--threads", "2")
     assert code == 2 and "--threads only applies to predicted latency" in err
