@@ -557,3 +557,14 @@ def test_lut_show_keeps_escape_sequences_off_the_terminal(run, tmp_path):
     assert code == 0 and "evil" in out and "\x1b" not in out and "\x07" not in out
     code, out, _err = run("profile", "mobilenet_v1", "--latency", "predicted", "--table", str(path))
     assert code == 0 and "evil" in out and "\x1b" not in out
+
+
+def test_profile_predicted_from_a_table_that_does_not_say_its_setting(run, tmp_path):
+    # an environment without threads printed "None threads"; what the table does not say is "?", as in lut show
+    table = synthetic_table([mobilenet()])
+    table.environment = {}
+    path = tmp_path / "bare.json"
+    path.write_text(table.to_json(), encoding="utf-8")
+    code, out, err = run("profile", "mobilenet_v1", "--latency", "predicted", "--table", str(path))
+    assert code == 0, err
+    assert "None" not in out and "measured with ? on ?, ? threads" in " ".join(out.split())

@@ -147,7 +147,7 @@ def _predicted_lines(p: dict) -> Text:
     from ..sanitize import printable
 
     env = _clean(p.get("table_environment") or {})
-    threads = env.get("threads")
+    threads = env.get("threads", "?")
     text.append(
         f"{units.ms(p['end_to_end_ms'])} end to end, from per-row times summing to "
         f"{units.ms(p['per_layer_sum_ms'])}; of {p['rows_looked_up'] + p['rows_estimated']} rows "
