@@ -227,6 +227,10 @@ def profile(
     """
     from .measure import MeasureOptions
 
+    if table is not None and not predicted:  # as the command line refuses --table alone
+        raise ConfigError("table= is the latency table of predicted latency: give predicted=True too")
+    if table is not None and not str(table).strip():  # "" would quietly be the per-user table
+        raise ConfigError("table= is empty: give a latency table file, or None for the per-user one")
     config = configuration(spec, alpha, resolution, rho, classes, input_shape)
     _check_dtype(dtype)
     opts = MeasureOptions(

@@ -568,3 +568,16 @@ def test_profile_predicted_from_a_table_that_does_not_say_its_setting(run, tmp_p
     code, out, err = run("profile", "mobilenet_v1", "--latency", "predicted", "--table", str(path))
     assert code == 0, err
     assert "None" not in out and "measured with ? on ?, ? threads" in " ".join(out.split())
+
+
+def test_the_api_refuses_a_table_it_would_not_use(table_file):
+    import archprof
+
+    # table= without predicted=True was ignored (counts only, no latency, no word), and table="" quietly
+    # predicted from the per-user table
+    with pytest.raises(ConfigError, match=r"give predicted=True too"):
+        archprof.profile("mobilenet_v1", table=str(table_file))
+    with pytest.raises(ConfigError, match=r"table= is empty"):
+        archprof.profile("mobilenet_v1", predicted=True, table="")
+    p = archprof.profile("mobilenet_v1", predicted=True, table=str(table_file))
+    assert p.extras["predicted"]["rows_looked_up"] == 30
