@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  archprof profile mobilenet_v1:standard --format json --no-latency\n"
         "  archprof diff mobilenet_v1 mobilenet_v1@0.5,160\n"
         "  archprof sweep mobilenet_v1 --alpha 0.25:1.4:0.05 --resolution 96:256:16\n"
+        "  archprof lut build && archprof profile mobilenet_v1 --alpha 0.6 --latency predicted\n"
         "  archprof validate\n"
         "\nyour own model: in place of a SPEC give FILE.py:NAME, the path of a Python file of yours and the\n"
         "name of the nn.Module class (or of a function returning one) defined in it",
@@ -454,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(float, 0, MAX_RUN_TIME, above=True),
         default=1.0,
         metavar="S",
-        help="seconds of timing per configuration: 40 %% end to end, 60 %% per row (default 1)",
+        help="seconds of timing per configuration, over 4 interleaved rounds: 40 %% end to end, 60 %% per row "
+        "(default 1)",
     )
     lut_build.add_argument(
         "--output", metavar="FILE", help="write the table to FILE (default: the per-user data directory)"
@@ -469,11 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     lut_show.add_argument("file", nargs="?", metavar="FILE", help="a table file (default: the per-user one)")
-    lut_show.add_argument("--backend", default="torch", help="torch (default) or onnxruntime")
-    lut_show.add_argument("--threads", type=_number(int, 1, MAX_THREADS), default=1, metavar="N")
-    lut_show.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    lut_show.add_argument("--dtype", choices=DTYPES, default="float32")
-    lut_show.add_argument("--batch", type=_number(int, 1, MAX_BATCH), default=1, metavar="N")
+    setting = lut_show.add_argument_group("which per-user table (without FILE)")
+    setting.add_argument("--backend", help="torch (default) or onnxruntime")
+    setting.add_argument(
+        "--threads", type=_number(int, 1, MAX_THREADS), metavar="N", help="threads (default 1)"
+    )
+    setting.add_argument("--device", choices=("cpu", "cuda"), help="cpu (default) or cuda")
+    setting.add_argument("--dtype", choices=DTYPES, help="element type (default float32)")
+    setting.add_argument(
+        "--batch", type=_number(int, 1, MAX_BATCH), metavar="N", help="batch size (default 1)"
+    )
 
     diff = sub.add_parser(
         "diff",
@@ -868,15 +875,31 @@ def cmd_lut(args) -> int:
     if args.lut_command == "show":
         from .report.terminal import lut_table
 
-        path = args.file or lut.default_path(args.backend, args.threads, args.device, args.dtype, args.batch)
+        flags = ("backend", "threads", "device", "dtype", "batch")
+        given = [f"--{flag}" for flag in flags if getattr(args, flag) is not None]
+        if args.file and given:
+            raise ConfigError(f"{', '.join(given)} choose a per-user table; with FILE give none of them")
+        path = args.file or lut.default_path(
+            args.backend or "torch",
+            args.threads or 1,
+            args.device or "cpu",
+            args.dtype or "float32",
+            args.batch or 1,
+        )
         _console().print(lut_table(lut.load(path)))
         return 0
     from . import backends, lut_build
     from .catalog import builtin_names
     from .grid import configurations, parse_list
     from .measure import MeasureOptions
+    from .modelfile import is_model_ref
     from .outputs import check_outputs
 
+    users = [ref for ref in args.specs if is_model_ref(ref)]
+    if users:  # refused before the file's code runs
+        raise ConfigError(
+            f"a latency table is built from specs; {users[0]} is a model file, which has no spec rows"
+        )
     backend = args.backend or "torch"
     if len(backends.names(backend)) != 1:  # each known and installed, before anything runs
         raise ConfigError("a latency table is measured with one backend; build one table per backend")
@@ -885,8 +908,6 @@ def cmd_lut(args) -> int:
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
     specs = configurations(args.specs or builtin_names(), alphas, resolutions)
-    if any(not hasattr(s, "root") for s in specs):
-        raise ConfigError("a latency table is built from specs; a model file (FILE.py:NAME) has no spec rows")
     opts = MeasureOptions(
         threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype
     ).check()
@@ -894,7 +915,7 @@ def cmd_lut(args) -> int:
         table = lut_build.build(specs, opts, backend, args.run_time, bar.advance)
     _write(path, table.to_json())
     print(
-        f"wrote {path}: {len(table.entries):,} row configurations from {len(specs)} "
+        f"{'' if path == '-' else f'wrote {path}: '}{len(table.entries):,} row configurations from {len(specs)} "
         f"configuration{'s' if len(specs) != 1 else ''} "
         f"({backend}, {args.threads} thread{'s' if args.threads != 1 else ''}, {args.device}, {args.dtype})",
         file=sys.stderr,

@@ -197,9 +197,8 @@ class Table:
     models: dict[str, Model] = field(default_factory=dict)
     calibration: Calibration = Calibration()
     families: dict = field(default_factory=dict, repr=False)  # family -> _Family, made on first use
-    estimates: dict[str, float] = field(
-        default_factory=dict, repr=False
-    )  # key -> ms of rows not in the table
+    # (key, batch, dtype) -> ms of a row not in the table
+    estimates: dict[tuple, float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -358,9 +357,11 @@ def predict(table: Table, spec: ModelSpec, batch: int = 1, dtype: str = "float32
         if entry is not None:
             per_row[row["path"]], source[row["path"]] = entry["ms"], LOOKED_UP
         else:
-            if row["key"] not in table.estimates:  # a sweep meets the same row in many configurations
-                table.estimates[row["key"]] = estimate(table, row)
-            per_row[row["path"]], source[row["path"]] = table.estimates[row["key"]], ESTIMATED
+            # a sweep meets the same row in many configurations; its features also depend on batch and dtype
+            memo = (row["key"], batch, dtype)
+            if memo not in table.estimates:
+                table.estimates[memo] = estimate(table, row)
+            per_row[row["path"]], source[row["path"]] = table.estimates[memo], ESTIMATED
     total = table.calibration(sum(per_row.values()), len(per_row))
     looked = sum(1 for s in source.values() if s == LOOKED_UP)
     return Prediction(

@@ -581,3 +581,29 @@ def test_the_api_refuses_a_table_it_would_not_use(table_file):
         archprof.profile("mobilenet_v1", predicted=True, table="")
     p = archprof.profile("mobilenet_v1", predicted=True, table=str(table_file))
     assert p.extras["predicted"]["rows_looked_up"] == 30
+
+
+def test_estimates_are_remembered_per_batch_and_dtype():
+    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)])
+    spec = mobilenet(0.6, 200)
+    one = lut.predict(table, spec)
+    eight = lut.predict(table, spec, batch=8)  # on the same table object: no estimate of batch 1 reused
+    fresh = lut.predict(
+        synthetic_table([mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)]), spec, batch=8
+    )
+    assert eight.per_row_ms == fresh.per_row_ms and eight.per_row_ms["pw27"] > one.per_row_ms["pw27"]
+
+
+def test_lut_show_with_a_file_refuses_the_setting_options(run, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(synthetic_table([mobilenet()]).to_json(), encoding="utf-8")
+    code, _out, err = run("lut", "show", str(path), "--threads", "4")
+    assert code == 2 and "--threads choose a per-user table" in err
+
+
+def test_lut_build_refuses_a_model_file_before_running_it(run, tmp_path):
+    marker = tmp_path / "ran"
+    model = tmp_path / "net.py"
+    model.write_text(f"open({str(marker)!r}, 'w').close()\nimport torch\nNet = torch.nn.Identity\n")
+    code, _out, err = run("lut", "build", f"{model}:Net", "--output", str(tmp_path / "t.json"))
+    assert code == 2 and "is a model file" in err and not marker.exists()
