@@ -878,7 +878,8 @@ def cmd_lut(args) -> int:
         flags = ("backend", "threads", "device", "dtype", "batch")
         given = [f"--{flag}" for flag in flags if getattr(args, flag) is not None]
         if args.file and given:
-            raise ConfigError(f"{', '.join(given)} choose a per-user table; with FILE give none of them")
+            verb = "chooses" if len(given) == 1 else "choose"
+            raise ConfigError(f"{', '.join(given)} {verb} a per-user table; with FILE give none of them")
         path = args.file or lut.default_path(
             args.backend or "torch",
             args.threads or 1,

@@ -598,7 +598,7 @@ def test_lut_show_with_a_file_refuses_the_setting_options(run, tmp_path):
     path = tmp_path / "t.json"
     path.write_text(synthetic_table([mobilenet()]).to_json(), encoding="utf-8")
     code, _out, err = run("lut", "show", str(path), "--threads", "4")
-    assert code == 2 and "--threads choose a per-user table" in err
+    assert code == 2 and "--threads chooses a per-user table" in err
 
 
 def test_lut_build_refuses_a_model_file_before_running_it(run, tmp_path):
