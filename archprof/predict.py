@@ -35,21 +35,14 @@ class Predictor(Protocol):
         """The predicted latency of ``spec``, one configuration (raises ConfigError for what it cannot predict)."""
 
 
-# name -> (module relative to this package, attribute): the latency-table work registers "lut" here
+# name -> (module relative to this package, attribute)
 PREDICTORS: dict[str, tuple[str, str]] = {"lut": (".lut", "TablePredictor")}
-
-UNAVAILABLE = (
-    "predicted latency needs a latency table, and this version of archprof has none yet; "
-    "count without it (drop --latency predicted / --budget-ms) or use --budget-mult-adds"
-)
 
 
 def get(name: str = "lut", **options) -> Predictor:
     """The predictor called ``name`` made with ``options`` (the lut's: path, backend, threads, device,
     dtype, batch), or a ConfigError saying why there is none."""
     if name not in PREDICTORS:
-        raise ConfigError(
-            UNAVAILABLE if not PREDICTORS else f"unknown predictor {name!r}; known: {', '.join(PREDICTORS)}"
-        )
+        raise ConfigError(f"unknown predictor {name!r}; known: {', '.join(PREDICTORS)}")
     module, attr = PREDICTORS[name]
     return getattr(importlib.import_module(module, __package__), attr)(**options)

@@ -736,7 +736,9 @@ def run_sweep(
     if latency == "predicted" and predictor is None:
         from .predict import get
 
-        predictor = get()  # a ConfigError that says no latency table is available
+        predictor = get(
+            batch=batch, dtype=dtype
+        )  # the per-user table, or a ConfigError saying how to build one
     plan = plan_for(spec) if isinstance(spec, str) else _plan_of(spec)
     base = plan.spec
     # each value once, in the order given (a comma list may repeat one)
