@@ -505,7 +505,7 @@ def load(path: str | os.PathLike) -> Table:
     except FileNotFoundError:
         raise ConfigError(
             f"no latency table at {str(p)!r}: build one first with `archprof lut build` "
-            "(about a minute for the built-ins' default grids)"
+            "(about two minutes for the built-ins' default grids)"
         ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(
