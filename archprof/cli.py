@@ -915,6 +915,9 @@ def cmd_lut(args) -> int:
     with _Progress(len(specs) * lut_build.ROUNDS, f"measuring {len(specs)} configurations") as bar:
         table = lut_build.build(specs, opts, backend, args.run_time, bar.advance)
     _write(path, table.to_json())
+    warning = lut.busy_warning(table)
+    if warning:
+        print(f"archprof: warning: {warning}", file=sys.stderr)
     print(
         f"{'' if path == '-' else f'wrote {path}: '}{len(table.entries):,} row configurations from {len(specs)} "
         f"configuration{'s' if len(specs) != 1 else ''} "

@@ -13,9 +13,9 @@ Predicting a configuration (``TablePredictor.predict``):
 1. every leaf row is **looked up** by its key, or else **estimated** by the model of its
    family (``Model``): a linear model of the row's work fitted on the table's rows of
    that family, times its error on the most similar measured rows (``_correction``);
-2. the end to end is ``scale × Σ rows + per_row × rows`` (``Calibration``),
-   fitted on the configurations the table was built from: what a network spends
-   between its rows (Python dispatch, the allocator), less the hooks' own cost.
+2. the end to end is ``scale × Σ rows`` (``Calibration``), the median ratio of the
+   configurations the table was built from: what a network spends between its rows
+   (Python dispatch, the allocator), less the hooks' own cost inside them.
 
 Each prediction says which rows were looked up and which estimated. Everything here is
 pure but ``load`` (reads the table file; ``cli.py`` writes it) and ``data_dir`` (the
@@ -149,38 +149,42 @@ def fit_model(name: str, feats: list[dict], ms: list[float]) -> Model:
 
 @dataclass(frozen=True)
 class Calibration:
-    """End to end from the rows: ``scale × Σ row ms + per_row × rows`` (ms).
+    """End to end from the rows: ``scale × Σ row ms``.
 
-    ``per_row`` is what a network spends between its rows (the module calls' dispatch, less
-    the hooks' own cost inside the rows' times): it grows with the number of rows, so a
-    table fitted on MobileNet (30 rows) still says something of ResNet-50 (72).
+    The hooks' per-row medians leave out what a network spends between its rows (the module
+    calls' dispatch) and count the hooks' own cost in; on a quiet machine the two nearly cancel
+    (a scale of 0.99 here). A fit with a separate per-row term was tried and dropped: on a busy
+    host it took up the preemption the end-to-end passes suffer and the rows' medians shed
+    (368 µs "per row"), and predicted MobileNet 50 % high.
     """
 
     scale: float = 1.0
-    per_row: float = 0.0
 
     def __call__(self, rows_ms: float, rows: int) -> float:
-        return self.scale * rows_ms + self.per_row * rows
+        return self.scale * rows_ms
 
 
 def fit_calibration(configs: list[dict]) -> Calibration:
-    """Fitted on the built configurations' (Σ row ms, rows, measured end to end), for relative error.
+    """The median over the built configurations of measured end to end / Σ rows: one busy moment
+    (a configuration timed while the host was loaded) moves a median little, and a least-squares fit much."""
+    ratios = [c["end_to_end_ms"] / c["rows_ms"] for c in configs if c["rows_ms"] > 0]
+    return Calibration(float(np.median(ratios))) if ratios else Calibration()
 
-    When the configurations cannot separate the two terms (one configuration, or a fit that
-    would make rows cost less than nothing), the scale alone is fitted.
-    """
-    if not configs:
-        return Calibration()
-    s = np.array([c["rows_ms"] for c in configs], dtype=float)
-    n = np.array([c["rows"] for c in configs], dtype=float)
-    y = np.array([c["end_to_end_ms"] for c in configs], dtype=float)
-    w = 1.0 / y
-    x = np.stack([s, n], axis=1) * w[:, None]
-    if len(configs) >= 2 and np.linalg.matrix_rank(x) == 2:
-        sol, *_ = np.linalg.lstsq(x, y * w, rcond=None)
-        if sol[0] > 0 and sol[1] >= 0:
-            return Calibration(float(sol[0]), float(sol[1]))
-    return Calibration(scale=float(np.sum(s * y * w * w) / np.sum((s * w) ** 2)))
+
+BUSY_SPREAD = 1.5  # largest / smallest end-to-end-to-rows ratio of a table's configurations that says "busy"
+
+
+def busy_warning(table: Table) -> str | None:
+    """What to say when the table's configurations disagree on how rows add up to a network: the host
+    was busy (the end-to-end passes were preempted, the rows' medians were not), and the table is poor."""
+    ratios = [c["end_to_end_ms"] / c["rows_ms"] for c in table.configurations if c["rows_ms"] > 0]
+    if len(ratios) < 2 or max(ratios) / min(ratios) <= BUSY_SPREAD:
+        return None
+    return (
+        f"the machine was busy while measuring: a network's end to end took {min(ratios):.2f}–"
+        f"{max(ratios):.2f}× the sum of its rows; a table built on a quiet machine predicts better "
+        "(close other programs and run archprof lut build again)"
+    )
 
 
 # -- the table ------------------------------------------------------------------------------

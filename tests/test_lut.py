@@ -27,14 +27,10 @@ def linear_ms(feats: dict) -> float:
     return A * feats["mult_adds"] + B * feats["moved_bytes"] + C
 
 
-def record(spec, ms=linear_ms, overhead=0.0) -> dict:
+def record(spec, ms=linear_ms, scale=1.0) -> dict:
     rows = [{**row, "ms": ms(row["features"])} for row in lut.spec_rows(spec)]
-    # the network's end to end: its rows plus a known overhead per row (the calls between them)
-    return {
-        "label": spec.label,
-        "rows": rows,
-        "end_to_end_ms": sum(r["ms"] for r in rows) + overhead * len(rows),
-    }
+    # the network's end to end: a known multiple of its rows' sum
+    return {"label": spec.label, "rows": rows, "end_to_end_ms": scale * sum(r["ms"] for r in rows)}
 
 
 ENV = {"backend": "torch", "threads": 1, "device": "cpu", "dtype": "float32", "batch": 1, "cpu": "test cpu"}
@@ -95,20 +91,23 @@ def test_fit_keeps_coefficients_non_negative():
     assert model.coef[0] == 0 and 1.0 <= model(feats[0]) <= 3.0
 
 
-def test_calibration_recovers_scale_and_per_row():
+def test_calibration_is_the_median_ratio_and_shrugs_off_a_busy_moment():
+    # end to end / Σ rows: 1.05, 1.10, 1.00, 1.08 and one configuration timed while the host was busy, 2.4
     configs = [
-        {"rows_ms": s, "rows": n, "end_to_end_ms": 0.9 * s + 0.02 * n}
-        for s, n in [(10, 30), (20, 30), (15, 66), (40, 72), (5, 20)]
+        {"rows_ms": s, "rows": 30, "end_to_end_ms": r * s}
+        for s, r in [(10, 1.05), (20, 1.10), (15, 1.00), (40, 1.08), (5, 2.4)]
     ]
-    cal = lut.fit_calibration(configs)
-    assert (cal.scale, cal.per_row) == pytest.approx((0.9, 0.02), rel=1e-9)
-    # one configuration cannot separate the terms: the scale alone, 1.1 here
-    one = lut.fit_calibration([{"rows_ms": 10, "rows": 30, "end_to_end_ms": 11}])
-    assert (one.scale, one.per_row) == (pytest.approx(1.1, rel=1e-12), 0.0)
-    # nor can a fit that would make rows cost less than nothing: e2e below the rows' sum, more so with more rows
-    less = [{"rows_ms": 10, "rows": n, "end_to_end_ms": 10 - 0.01 * n} for n in (20, 30, 72)]
-    fitted = lut.fit_calibration(less)
-    assert fitted.per_row == 0.0 and 0.9 < fitted.scale < 1.0
+    assert lut.fit_calibration(configs) == lut.Calibration(scale=pytest.approx(1.08, rel=1e-12))
+    assert lut.fit_calibration([]) == lut.Calibration(1.0)
+
+
+def test_a_table_built_on_a_busy_machine_says_so():
+    calm = synthetic_table([mobilenet(), mobilenet(0.5, 160)], scale=1.02)
+    assert lut.busy_warning(calm) is None
+    busy = lut.from_measurements(
+        [record(mobilenet(), scale=1.0), record(mobilenet(0.5, 160), scale=2.1)], ENV
+    )
+    assert "busy while measuring" in lut.busy_warning(busy) and "1.00–2.10×" in lut.busy_warning(busy)
 
 
 # -- predicting ---------------------------------------------------------------------------------
@@ -116,14 +115,14 @@ def test_calibration_recovers_scale_and_per_row():
 
 def test_a_built_configuration_is_looked_up_row_by_row():
     spec = mobilenet(0.5, 160)
-    table = synthetic_table([spec, mobilenet(), mobilenet(name="mobilenet_v1_shallow")], overhead=0.0125)
+    table = synthetic_table([spec, mobilenet(), mobilenet(name="mobilenet_v1_shallow")], scale=1.125)
     p = lut.predict(table, spec)
     expected = {r["path"]: linear_ms(r["features"]) for r in lut.spec_rows(spec)}
     assert set(p.per_row_source.values()) == {lut.LOOKED_UP}
     assert p.per_row_ms == pytest.approx(expected, rel=1e-12)
-    # each end to end = Σ rows + 0.0125 ms per row, over 30 and 20 rows: the fit is scale 1, 0.0125 per row
-    assert (table.calibration.scale, table.calibration.per_row) == pytest.approx((1.0, 0.0125), rel=1e-9)
-    assert p.total_ms == pytest.approx(sum(expected.values()) + 30 * 0.0125, rel=1e-9)
+    # each end to end = 1.125 × Σ rows: so is the prediction
+    assert table.calibration.scale == pytest.approx(1.125, rel=1e-12)
+    assert p.total_ms == pytest.approx(1.125 * sum(expected.values()), rel=1e-12)
 
 
 def test_rows_not_in_the_table_are_estimated_and_marked():
@@ -167,7 +166,7 @@ def test_a_kind_the_table_never_saw_is_an_error_that_says_how_to_fix_it():
 
 
 def test_a_table_survives_its_file(tmp_path):
-    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)], overhead=0.07)
+    table = synthetic_table([mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)], scale=1.07)
     again = lut.decode(table.to_json(), "t.json")
     assert again.entries == table.entries and again.configurations == table.configurations
     assert again.calibration == table.calibration
@@ -348,7 +347,7 @@ def table_file(tmp_path, monkeypatch):
     configs = [mobilenet(a, r) for a in (1.0, 0.5) for r in (224, 160)] + [
         mobilenet(name="mobilenet_v1_shallow")
     ]
-    path.write_text(synthetic_table(configs, overhead=0.02).to_json(), encoding="utf-8")
+    path.write_text(synthetic_table(configs, scale=1.02).to_json(), encoding="utf-8")
     return path
 
 
@@ -373,7 +372,7 @@ def test_profile_predicted_gives_rows_and_end_to_end(run, table_file):
     assert {r["path"]: r["latency_ms"] for r in leaves} == pytest.approx(expected, rel=1e-12)
     p = data["predicted"]
     assert p["rows_looked_up"] == 30 and p["rows_estimated"] == 0
-    assert p["end_to_end_ms"] == pytest.approx(sum(expected.values()) + 30 * 0.02, rel=1e-9)
+    assert p["end_to_end_ms"] == pytest.approx(1.02 * sum(expected.values()), rel=1e-9)
     assert data["totals"]["latency_ms"] == pytest.approx(sum(expected.values()), rel=1e-12)
 
 
