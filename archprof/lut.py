@@ -160,14 +160,19 @@ class Calibration:
 
     scale: float = 1.0
 
-    def __call__(self, rows_ms: float, rows: int) -> float:
+    def __call__(self, rows_ms: float) -> float:
         return self.scale * rows_ms
+
+
+def _ratios(configs: list[dict]) -> list[float]:
+    """Each built configuration's measured end to end over the sum of its rows."""
+    return [c["end_to_end_ms"] / c["rows_ms"] for c in configs if c["rows_ms"] > 0]
 
 
 def fit_calibration(configs: list[dict]) -> Calibration:
     """The median over the built configurations of measured end to end / Σ rows: one busy moment
     (a configuration timed while the host was loaded) moves a median little, and a least-squares fit much."""
-    ratios = [c["end_to_end_ms"] / c["rows_ms"] for c in configs if c["rows_ms"] > 0]
+    ratios = _ratios(configs)
     return Calibration(float(np.median(ratios))) if ratios else Calibration()
 
 
@@ -177,7 +182,7 @@ BUSY_SPREAD = 1.5  # largest / smallest end-to-end-to-rows ratio of a table's co
 def busy_warning(table: Table) -> str | None:
     """What to say when the table's configurations disagree on how rows add up to a network: the host
     was busy (the end-to-end passes were preempted, the rows' medians were not), and the table is poor."""
-    ratios = [c["end_to_end_ms"] / c["rows_ms"] for c in table.configurations if c["rows_ms"] > 0]
+    ratios = _ratios(table.configurations)
     if len(ratios) < 2 or max(ratios) / min(ratios) <= BUSY_SPREAD:
         return None
     return (
@@ -366,7 +371,7 @@ def predict(table: Table, spec: ModelSpec, batch: int = 1, dtype: str = "float32
             if memo not in table.estimates:
                 table.estimates[memo] = estimate(table, row)
             per_row[row["path"]], source[row["path"]] = table.estimates[memo], ESTIMATED
-    total = table.calibration(sum(per_row.values()), len(per_row))
+    total = table.calibration(sum(per_row.values()))
     looked = sum(1 for s in source.values() if s == LOOKED_UP)
     return Prediction(
         total_ms=total,
