@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import lut
-from .measure import MeasureOptions, measure_rounds
+from .measure import Measured, MeasureOptions, measure_rounds
 from .spec import ModelSpec
 from .stats import summarize
 
@@ -32,6 +32,14 @@ def build(
     """Measure every configuration in ``specs`` (``run_time`` seconds each, over ``rounds`` interleaved
     rounds) and make the table of their rows."""
     measured = measure_rounds(specs, opts, rounds, run_time / rounds, advance, backend)
+    return table_of(specs, measured, opts, {"run_time_s": run_time, "rounds": rounds})
+
+
+def table_of(
+    specs: list[ModelSpec], measured: list[Measured], opts: MeasureOptions, extra: dict
+) -> lut.Table:
+    """The table of measured configurations: each row's median time in context, each configuration's
+    end-to-end median, and the environment they were measured in (with ``extra``)."""
     records = []
     for spec, m in zip(specs, measured):
         rows = []
@@ -42,10 +50,5 @@ def build(
         records.append(
             {"label": spec.label, "rows": rows, "end_to_end_ms": summarize(m.end_to_end_ms)["median_ms"]}
         )
-    environment = {
-        **measured[0].environment,
-        "specs": sorted({s.ref for s in specs}),
-        "run_time_s": run_time,
-        "rounds": rounds,
-    }
+    environment = {**measured[0].environment, "specs": sorted({s.ref for s in specs}), **extra}
     return lut.from_measurements(records, environment)

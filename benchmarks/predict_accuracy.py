@@ -169,7 +169,7 @@ def report(backend: str, table, scored: dict) -> None:
 
 def interleaved(train, held, backend: str, run_time: float, rounds: int):
     """Training and held-out configurations measured in the same rounds; the table from the training rows."""
-    from archprof import lut
+    from archprof import lut_build
     from archprof.measure import MeasureOptions, measure_rounds
     from archprof.stats import summarize
 
@@ -181,23 +181,10 @@ def interleaved(train, held, backend: str, run_time: float, rounds: int):
         if done[0] % 25 == 0 or done[0] == total:
             print(f"  {done[0]}/{total} configuration-rounds timed", file=sys.stderr, flush=True)
 
-    measured = measure_rounds(
-        train + held, MeasureOptions(threads=1), rounds, run_time / rounds, tick, backend
-    )
-    records = []
-    for spec, m in zip(train, measured):
-        rows = [
-            {
-                **row,
-                "ms": summarize(m.layer_ms[row["path"]])["median_ms"] if m.layer_ms.get(row["path"]) else 0.0,
-            }
-            for row in lut.spec_rows(spec)
-        ]
-        records.append(
-            {"label": spec.label, "rows": rows, "end_to_end_ms": summarize(m.end_to_end_ms)["median_ms"]}
-        )
-    table = lut.from_measurements(
-        records, {**measured[0].environment, "specs": sorted({s.ref for s in train})}
+    opts = MeasureOptions(threads=1)
+    measured = measure_rounds(train + held, opts, rounds, run_time / rounds, tick, backend)
+    table = lut_build.table_of(
+        train, measured[: len(train)], opts, {"run_time_s": run_time, "rounds": rounds}
     )
     out = []
     for spec, m in zip(held, measured[len(train) :]):
