@@ -577,6 +577,19 @@ LATENCY_ONLY = {
 }
 
 
+def _given(args, flags: dict[str, str]) -> list[str]:
+    """The options of ``flags`` (dest → flag) that this command line gives."""
+    return [flag for dest, flag in flags.items() if getattr(args, dest, None) not in (None, False)]
+
+
+def _refuse(given: list[str], one: str, many: str, rest: str) -> None:
+    """A ConfigError when any option was given where it means nothing: "--threads only applies to …"."""
+    if given:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{', '.join(given)} {one if len(given) == 1 else many} {rest}")
+
+
 def _configure(args):
     from .api import configuration
 
@@ -651,16 +664,15 @@ def cmd_show(args) -> int:
 
 def _measure_kwargs(args) -> dict:
     """The measuring options of ``profile`` and ``compare`` as keyword arguments of the API."""
-    from .errors import ConfigError
     from .guard import parse_size
 
     if args.no_latency:
-        given = [
-            flag for dest, flag in LATENCY_ONLY.items() if getattr(args, dest, None) not in (None, False)
-        ]
-        if given:
-            verb = "applies" if len(given) == 1 else "apply"
-            raise ConfigError(f"{', '.join(given)} only {verb} to measuring, which --no-latency turns off")
+        _refuse(
+            _given(args, LATENCY_ONLY),
+            "only applies",
+            "only apply",
+            "to measuring, which --no-latency turns off",
+        )
     return dict(
         latency=not args.no_latency,
         dtype=args.dtype,
@@ -702,12 +714,12 @@ def _predicting(args) -> bool:
         return False
     if args.no_latency:
         raise ConfigError("--no-latency and --latency predicted contradict each other: give one")
-    given = [flag for dest, flag in RUN_ONLY.items() if getattr(args, dest, None) not in (None, False)]
-    if given:
-        verb = "applies" if len(given) == 1 else "apply"
-        raise ConfigError(
-            f"{', '.join(given)} only {verb} to running the model, which --latency predicted does not"
-        )
+    _refuse(
+        _given(args, RUN_ONLY),
+        "only applies",
+        "only apply",
+        "to running the model, which --latency predicted does not",
+    )
     return True
 
 
@@ -830,16 +842,8 @@ def cmd_sweep(args) -> int:
             dtype=args.dtype,
         )
     else:
-        given = [
-            f
-            for f, v in (("--table", args.table), ("--threads", args.threads), ("--backend", args.backend))
-            if v
-        ]
-        if given:
-            from .errors import ConfigError
-
-            verb = "applies" if len(given) == 1 else "apply"
-            raise ConfigError(f"{', '.join(given)} only {verb} to predicted latency: add --latency predicted")
+        given = _given(args, {"table": "--table", "threads": "--threads", "backend": "--backend"})
+        _refuse(given, "only applies", "only apply", "to predicted latency: add --latency predicted")
     result = run_sweep(
         args.spec,
         alphas,
@@ -875,11 +879,11 @@ def cmd_lut(args) -> int:
     if args.lut_command == "show":
         from .report.terminal import lut_table
 
-        flags = ("backend", "threads", "device", "dtype", "batch")
-        given = [f"--{flag}" for flag in flags if getattr(args, flag) is not None]
-        if args.file and given:
-            verb = "chooses" if len(given) == 1 else "choose"
-            raise ConfigError(f"{', '.join(given)} {verb} a per-user table; with FILE give none of them")
+        if args.file:
+            setting = {dest: f"--{dest}" for dest in ("backend", "threads", "device", "dtype", "batch")}
+            _refuse(
+                _given(args, setting), "chooses", "choose", "a per-user table; with FILE give none of them"
+            )
         path = args.file or lut.default_path(
             args.backend or "torch",
             args.threads or 1,
