@@ -87,13 +87,13 @@ def _pool_pads(layer: Layer, s: Shape) -> tuple[int, int, int, int]:
 
 def _window_out(size: int, k: int, stride: int, before: int, after: int, ceil: bool = False) -> int:
     """Output size of a window sliding over ``size`` padded pixels, as torch computes it (ceil mode too)."""
+    # Branch-free on the sizes, so that the sweep can pass a whole column of them as one array (sweep.py);
+    # with ints every comparison below is a bool, i.e. 0 or 1.
     span = size + before + after - k
-    if span < 0:
-        return 0
     out = (span + (stride - 1 if ceil else 0)) // stride + 1
-    if ceil and (out - 1) * stride >= size + before:
-        out -= 1  # torch: the last window must start inside the input or its leading padding
-    return out
+    if ceil:  # torch: the last window must start inside the input or its leading padding
+        out = out - ((out - 1) * stride >= size + before)
+    return out * (span >= 0)  # a window wider than the padded input: nothing
 
 
 def _spatial(layer: Layer, s: Shape, pads: tuple[int, int, int, int], ceil: bool = False) -> tuple[int, int]:
@@ -154,10 +154,12 @@ def _padded(pads, value: float = 0.0):
     return [nn.ConstantPad2d((l, r, t, b), value)], (0, 0)
 
 
-def _check_channels(layer: Layer, got: int, what: str) -> None:
+def _check_channels(layer: Layer, got: int, what: str, *fill: int) -> None:
+    """``what`` is filled with ``fill`` only for the message: the sweep calls this on arrays, where formatting
+    on every call would cost more than the rule."""
     if layer.declared_in is not None and layer.declared_in != got:
         raise RuleError(
-            f"the filter expects {layer.declared_in} input {what} but the previous rows give {got}"
+            f"the filter expects {layer.declared_in} input {what.format(*fill)} but the previous rows give {got}"
         )
 
 
@@ -391,7 +393,7 @@ def _fc_parse(cell: str) -> dict:
 
 
 def _fc_infer(layer: Layer, s: Shape) -> Shape:
-    _check_channels(layer, s[0] * s[1] * s[2], f"features ({s[1]} × {s[2]} × {s[0]} flattened)")
+    _check_channels(layer, s[0] * s[1] * s[2], "features ({} × {} × {} flattened)", s[1], s[2], s[0])
     return (_out_channels(layer), 1, 1)
 
 

@@ -53,6 +53,11 @@ def scaled_channels(layer: Layer, alpha: float, rule: WidthRule) -> int | None:
     return width(layer.out_channels, a, rule)
 
 
+def width_key(layer: Layer) -> tuple:
+    """What ``scaled_channels`` reads of a layer: two layers with one key take the same width at every α."""
+    return (layer.out_channels, layer.role)
+
+
 def _undeclared(layer, **changes):
     return (
         replace(layer, declared_in=None, declared_input=None, **changes)

@@ -78,6 +78,55 @@ def test_alphas_together_equal_one_alpha_at_a_time():
     assert "mobilenet_v1" in together_somewhere  # the pass is exercised, not only declined
 
 
+# Keras-style rows the built-ins lack: asymmetric zero padding, TF 'same' padding (its rule takes a max, so
+# the arrays' pass applies it one resolution at a time), a ceil-mode pool, a non-square input
+KERAS = (
+    "- input: 225 × 193 × 3\n- conv: batch norm, relu, no bias\n\n"
+    "| Type / Stride | Filter Shape | Options |\n|---|---|---|\n"
+    "| Zero Pad / s1 | Pad 0, 1, 0, 1 | |\n"
+    "| Conv / s2 | 3 × 3 × 3 × 8 | padding valid |\n"
+    "| Conv dw / s1 | 3 × 3 × 8 dw | padding same |\n"
+    "| Conv / s2 | 3 × 3 × 8 × 8 | padding same |\n"
+    "| Max Pool / s2 | Pool 3 × 3 | ceil mode |\n"
+    "| Conv / s2 | 5 × 5 × 8 × 8 |  |\n"
+)
+
+
+def test_resolutions_together_equal_one_resolution_at_a_time():
+    # The size pass over many resolutions at once against the pass of each resolution alone, on every built-in
+    # spec and the Keras rows above, at resolutions from 1 pixel (every map collapses) up: equal everywhere,
+    # None exactly where a map collapses or branches stop lining up.
+    from archprof.parse import parse_spec
+
+    resolutions = list(range(1, 80)) + list(range(80, 420, 8))  # 224 among them
+    plans = {name: fresh(name) for name in builtin_names()}
+    plans["keras"] = compile_plan(parse_spec(KERAS, "k.md", "k"))
+    collapsing = []
+    for name, plan in plans.items():
+        together = sweep._spatial_together(plan, resolutions)
+        assert together is not None, name  # channels never depend on the resolution in these specs
+        for r in resolutions:
+            assert together[r] == sweep._spatial(plan, r), (name, r)
+        assert together[224] is not None, name
+        if None in together.values():
+            collapsing.append(name)
+    # both outcomes exercised (MobileNet's padded 3 × 3 convs keep even a 1-pixel input at 1 × 1)
+    assert {"alexnet", "vgg16", "googlenet", "keras"} <= set(collapsing)
+    keras = plans["keras"]
+    assert sweep._spatial_together(keras, [225])[225][0][1:4] == (226, 112, 112)  # pad, valid s2, same s1
+
+
+def test_size_pass_together_or_alone_counts_the_same(monkeypatch):
+    # count_grid takes the arrays' pass from SIZES_TOGETHER new resolutions on: both sides of that line count
+    # the same grid alike.
+    alphas, resolutions = (0.25, 0.5, 1.0), tuple(range(32, 300, 4))
+    for name in ("mobilenet_v1", "googlenet", "resnet50"):
+        together = count_grid(fresh(name), alphas, resolutions)
+        monkeypatch.setattr(sweep, "SIZES_TOGETHER", 10**9)
+        same(count_grid(fresh(name), alphas, resolutions), together)
+        monkeypatch.undo()
+
+
 def test_liveness_sweep_in_blocks_equals_one_block(monkeypatch):
     # Large grids split the liveness sweep into blocks of α and resolutions; tiny blocks must give the same peaks.
     plan = fresh("googlenet")
