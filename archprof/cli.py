@@ -415,8 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolution) as a whole network — end-to-end passes, then passes with a clock on every row — "
         "and save each distinct row configuration's median time, with the configurations' end-to-end "
         "times (to fit how rows add up to a network) and the environment (CPU, threads, library "
-        "versions). About a second per configuration; every built-in's grid (69 configurations) takes "
-        "about two minutes. Close other programs first: a loaded machine gives a noisy table.",
+        "versions). Without --alpha, a spec whose widths truncate (MobileNetV1) also gets the off-grid "
+        "widths 0.4, 0.8 and 1.3, whose channel counts are not multiples of 8 and run slower per "
+        "mult-add. About a second per configuration; every built-in (93 configurations) takes about "
+        "three minutes. Close other programs first: a loaded machine gives a noisy table.",
         epilog=EXIT_CODES,
     )
     lut_build.add_argument(
@@ -895,7 +897,7 @@ def cmd_lut(args) -> int:
         return 0
     from . import backends, lut_build
     from .catalog import builtin_names
-    from .grid import configurations, parse_list
+    from .grid import parse_list
     from .measure import MeasureOptions
     from .modelfile import is_model_ref
     from .outputs import check_outputs
@@ -912,7 +914,7 @@ def cmd_lut(args) -> int:
     check_outputs({"--output": path})
     alphas = parse_list(args.alpha, float, "--alpha") if args.alpha else None
     resolutions = parse_list(args.resolution, int, "--resolution") if args.resolution else None
-    specs = configurations(args.specs or builtin_names(), alphas, resolutions)
+    specs = lut_build.configurations(args.specs or builtin_names(), alphas, resolutions)
     opts = MeasureOptions(
         threads=args.threads, batch=args.batch, device=args.device, dtype=args.dtype
     ).check()

@@ -11,7 +11,7 @@ elsewhere: CPU, threads, backend and library versions, the malloc tunables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from . import lut
 from .measure import Measured, MeasureOptions, measure_rounds
@@ -19,6 +19,29 @@ from .spec import ModelSpec
 from .stats import summarize
 
 ROUNDS = 4  # interleaved rounds over the configurations (see measure.measure_rounds)
+# Widths added to the grid of a spec whose rule truncates (Keras: int(c·α)) when no α are given. Its own α
+# (1, 0.75, 0.5, 0.25) give channel counts that are all multiples of 8; most others do not (α 0.4: 12, 25,
+# 51, 102, 204, 409) and run their tails slower (see lut.CHANNEL_BLOCK), so a table without such rows
+# predicts a sweep's odd widths too fast. 0.4, 0.8 and 1.3 span the sweep's range.
+OFF_GRID_ALPHAS = (0.4, 0.8, 1.3)
+
+
+def configurations(
+    refs: list[str], alphas: Sequence[float] | None = None, resolutions: Sequence[int] | None = None
+) -> list[ModelSpec]:
+    """What ``lut build`` measures: each spec's grid (or the α and resolutions given) and, without α given,
+    ``OFF_GRID_ALPHAS`` for a spec with a grid of widths and a truncating width rule."""
+    from .catalog import load, split_ref
+    from .grid import configurations as grid
+
+    specs = grid(refs, alphas, resolutions)
+    if alphas is None:
+        for ref in refs:
+            spec = load(split_ref(ref)[0])
+            extra = [a for a in OFF_GRID_ALPHAS if a not in spec.alphas]
+            if spec.width_rule.name == "keras" and len(spec.alphas) > 1 and extra:
+                specs += grid([ref], extra, resolutions)
+    return specs
 
 
 def build(

@@ -84,6 +84,7 @@ class Measured:
     # what the backend says about rows that share a timed unit or run nothing ("fused: conv2 + add")
     row_notes: dict[str, str] = field(default_factory=dict)
     unattributed_ms: list[float] = field(default_factory=list)  # per pass: time that maps to no row
+    round_passes: list[int] = field(default_factory=list)  # measure_rounds: end-to-end passes of each round
 
 
 @contextlib.contextmanager
@@ -386,6 +387,7 @@ def measure_rounds(
     timer = _row_timer(opts.threads)
     e2e: list[list[float]] = [[] for _ in specs]
     rows: list[dict[str, list[float]]] = [{} for _ in specs]
+    per_round: list[list[int]] = [[] for _ in specs]
     with threads(opts.threads), torch.inference_mode():
         if opts.device == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -395,7 +397,9 @@ def measure_rounds(
             for i in order:
                 for _ in range(2):  # warm up after the switch: caches, allocator, oneDNN primitives
                     runners[i].forward()
-                e2e[i] += _forward_times(runners[i], opts, 0.4 * round_time)
+                times = _forward_times(runners[i], opts, 0.4 * round_time)
+                e2e[i] += times
+                per_round[i].append(len(times))
                 _, per = runners[i].per_row(timer, 0.6 * round_time)
                 for path, times in per.items():
                     rows[i].setdefault(path, []).extend(times)
@@ -409,6 +413,7 @@ def measure_rounds(
             passes=len(e2e[i]),
             environment=env,
             row_notes=dict(getattr(runners[i], "row_notes", {})),
+            round_passes=per_round[i],
         )
         for i in range(len(specs))
     ]

@@ -1,8 +1,9 @@
 """How well does a latency table predict configurations it was not built from? (issue 13, item 3)
 
-1. *Training* configurations, what the table is built from: MobileNetV1's and
-   MobileNetV2's default α × resolution grids, and ResNet-18, SqueezeNet 1.0, GoogLeNet,
-   AlexNet and VGG16 at their resolutions.
+1. *Training* configurations, what the table is built from — what ``archprof lut build``
+   measures of these specs: MobileNetV1's and MobileNetV2's default α × resolution grids
+   (MobileNetV1's with the off-grid widths 0.4, 0.8 and 1.3, ``lut_build.OFF_GRID_ALPHAS``),
+   and ResNet-18, SqueezeNet 1.0, GoogLeNet, AlexNet and VGG16 at their resolutions.
 2. *Held-out* configurations, never in the table: MobileNetV1 and MobileNetV2 at widths and
    resolutions absent from it (α 0.35, 0.6, 0.9, 1.1 × 112–240 px; α 0.6, 0.9, 1.2 × 112,
    176, 208 px), and three networks the table never saw: the shallow MobileNet,
@@ -18,9 +19,12 @@
    measures afterwards, as a user would, for comparison.
 4. Printed per backend: the share within ±10 %, the mean absolute percentage error and
    the worst case, for unseen α / resolution and unseen networks; the same for the raw
-   sum of the rows (no end-to-end fit); and the *noise floor*: the held-out
-   configurations' first half of passes against their second half — no predictor can
-   agree with a measurement better than the measurement agrees with itself.
+   sum of the rows (no end-to-end fit); the estimated rows against their own in-context
+   medians, by family and by channel alignment; and two *noise floors*: the held-out
+   configurations' first half of passes against their second half (the host's drift
+   over the run) and their odd rounds' passes against their even rounds' (two
+   measurements of one window) — no predictor can agree with a measurement better than
+   the measurement agrees with itself.
 
 It re-executes itself with the malloc tunables archprof's measuring commands use (without
 them torch's timings move by ±30 % from one process to the next).
@@ -39,17 +43,13 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from archprof.measure import GLIBC_TUNABLES
 
-TRAIN = [
-    ("mobilenet_v1", None, None),  # the spec's default grid
-    ("mobilenet_v2", None, None),
-    ("resnet18", None, None),
-    ("squeezenet1_0", None, None),
-    ("googlenet", None, None),
-    ("alexnet", None, None),
-    ("vgg16", None, None),
-]
+# each with what ``archprof lut build SPEC`` measures: its grid and, for MobileNetV1, the off-grid widths
+# (lut_build.OFF_GRID_ALPHAS: 0.4, 0.8, 1.3, whose channel counts none of the held-out widths share)
+TRAIN = ["mobilenet_v1", "mobilenet_v2", "resnet18", "squeezenet1_0", "googlenet", "alexnet", "vgg16"]
 HELD_OUT = [
     ("mobilenet_v1", (0.35, 0.6, 0.9, 1.1), (112, 144, 176, 208, 240)),
     ("mobilenet_v2", (0.6, 0.9, 1.2), (112, 176, 208)),
@@ -114,6 +114,13 @@ def score(table, held: list[dict]) -> dict:
         p = lut.predict(table, spec)
         looked = sum(1 for s in p.per_row_source.values() if s == lut.LOOKED_UP)
         raw = sum(p.per_row_ms.values())
+        estimated = []  # (family, channels a multiple of 8, predicted / measured) of each estimated row
+        by_path = {row["path"]: row for row in lut.spec_rows(spec)}
+        for path, ms in (h.get("rows_ms") or {}).items():
+            if p.per_row_source.get(path) == lut.ESTIMATED and ms > 0:
+                f = by_path[path]["features"]
+                aligned = f["in_c"] % 8 == 0 and f["out_c"] % 8 == 0
+                estimated.append((by_path[path]["family"], aligned, p.per_row_ms[path] / ms))
         rows.append(
             {
                 **h,
@@ -121,6 +128,7 @@ def score(table, held: list[dict]) -> dict:
                 "raw_sum_ms": raw,
                 "looked_up": looked,
                 "rows": len(p.per_row_source),
+                "estimated": estimated,
             }
         )
     return {"rows": rows}
@@ -160,10 +168,39 @@ def report(backend: str, table, scored: dict) -> None:
         print(f"{backend} {group:22}: {summary(errs)}")
     print(f"{backend} {'all held out':22}: {summary(every)}")
     print(f"{backend} {'raw row sums (no fit)':22}: {summary(raw)}")
+    rows_report(backend, scored)
     halves = [r["halves_ms"][1] / r["halves_ms"][0] - 1 for r in scored["rows"] if r.get("halves_ms")]
     if halves:
         print(
             f"{backend} {'noise floor':22}: {summary(halves)} (first half of the passes against the second)"
+        )
+    alternate = [
+        r["alternate_rounds_ms"][1] / r["alternate_rounds_ms"][0] - 1
+        for r in scored["rows"]
+        if r.get("alternate_rounds_ms")
+    ]
+    if alternate:
+        print(
+            f"{backend} {'noise floor, rounds':22}: {summary(alternate)} (odd rounds' passes against even rounds')"
+        )
+
+
+def rows_report(backend: str, scored: dict) -> None:
+    """The estimated rows of the held-out configurations against their own in-context medians: by family,
+    and by whether their channels are multiples of 8 (oneDNN's vector width; other widths take its slower
+    tail paths, which a fit on work alone cannot know)."""
+    groups: dict[str, list[float]] = {}
+    for r in scored["rows"]:
+        for fam, aligned, ratio in r.get("estimated", []):
+            groups.setdefault(fam, []).append(ratio)
+            groups.setdefault("channels % 8 == 0" if aligned else "channels % 8 != 0", []).append(ratio)
+    if not groups:
+        return
+    print(f"{backend} estimated rows, predicted / measured (median, within ±20 %):")
+    for name, ratios in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        within = sum(1 for x in ratios if abs(x - 1) <= 0.2)
+        print(
+            f"  {name:24} {len(ratios):5} rows  median {float(np.median(ratios)):.3f}  {within / len(ratios):.0%}"
         )
 
 
@@ -193,6 +230,12 @@ def interleaved(train, held, backend: str, run_time: float, rounds: int):
         first, second = (
             summarize(part)["median_ms"] for part in (m.end_to_end_ms[:half], m.end_to_end_ms[half:])
         )
+        # the passes of odd rounds against those of even rounds: two measurements of one window
+        rounds, at = [], 0
+        for n in m.round_passes:
+            rounds.append(m.end_to_end_ms[at : at + n])
+            at += n
+        odd, even = (summarize([t for r in rounds[k::2] for t in r])["median_ms"] for k in (0, 1))
         out.append(
             {
                 "label": spec.label,
@@ -202,6 +245,9 @@ def interleaved(train, held, backend: str, run_time: float, rounds: int):
                 "measured_ms": e2e["median_ms"],
                 "iqr_ms": e2e["iqr_ms"],
                 "halves_ms": [first, second],
+                "alternate_rounds_ms": [odd, even],
+                # each row's median in context, to see which estimates miss (``rows_report``)
+                "rows_ms": {path: summarize(t)["median_ms"] for path, t in m.layer_ms.items() if t},
             }
         )
     return table, out
@@ -230,7 +276,7 @@ def main() -> None:
     from archprof import lut_build
     from archprof.measure import MeasureOptions
 
-    train, held = configurations(TRAIN), configurations(HELD_OUT)
+    train, held = lut_build.configurations(TRAIN), configurations(HELD_OUT)
     saved = {}
     for backend in args.backend.split(","):
         t0 = time.perf_counter()

@@ -156,6 +156,44 @@ def test_estimates_are_corrected_by_their_neighbours():
         assert p.per_row_ms[path] > raw * 1.1
 
 
+def misaligned(f: dict) -> bool:
+    return f["in_c"] % 8 != 0 or f["out_c"] % 8 != 0
+
+
+def test_misaligned_rows_are_corrected_by_misaligned_neighbours(monkeypatch):
+    # a machine where rows whose channels are not multiples of 8 run 15 % slower than work alone says (oneDNN's
+    # block tails); the table has such rows from the off-grid widths 0.4 and 1.3 (12, 25, 51, … channels)
+    def ms(f):
+        return linear_ms(f) * (1.15 if misaligned(f) else 1.0)
+
+    configs = [mobilenet(a, r) for a in (1.0, 0.75, 0.5, 0.4, 1.3) for r in (224, 160)]
+    odd = mobilenet(0.9, 192)  # 28, 57, 115, 230, 460, 921 channels: none in the table
+    rows = [r for r in lut.spec_rows(odd) if r["family"].startswith("conv")]
+    assert all(misaligned(r["features"]) for r in rows)
+
+    def ratios(spec):
+        table = lut.from_measurements([record(c, ms=ms) for c in configs], ENV)
+        p = lut.predict(table, spec)
+        return [
+            p.per_row_ms[r["path"]] / ms(r["features"])
+            for r in lut.spec_rows(spec)
+            if r["family"].startswith("conv") and p.per_row_source[r["path"]] == lut.ESTIMATED
+        ]
+
+    near = ratios(odd)
+    assert len(near) == len(rows)  # none of them in the table
+    # every estimate within 6 % of the slow machine's time (here 0.945–1.0: the prior's pull toward no
+    # correction and neighbours of other sizes leave a few per cent)
+    assert all(0.94 < x < 1.06 for x in near), near
+    monkeypatch.setattr(lut, "MISALIGNED_DISTANCE", 0.0)  # aligned neighbours as near as misaligned ones
+    blind = ratios(odd)
+    # blind to alignment, the aligned rows pull the correction toward 1: 12–13 % fast here
+    assert sum(x < 0.9 for x in blind) >= len(blind) - 1, blind
+    monkeypatch.undo()
+    # an aligned configuration no row of which is in the table is not slowed by its misaligned neighbours
+    assert all(0.95 < x < 1.05 for x in ratios(mobilenet(1.0, 208)))
+
+
 def test_a_kind_the_table_never_saw_is_an_error_that_says_how_to_fix_it():
     table = synthetic_table([mobilenet()])
     with pytest.raises(ConfigError, match=r"^the latency table has no 'max_pool' rows.*archprof lut build"):
@@ -606,3 +644,27 @@ def test_lut_build_refuses_a_model_file_before_running_it(run, tmp_path):
     model.write_text(f"open({str(marker)!r}, 'w').close()\nimport torch\nNet = torch.nn.Identity\n")
     code, _out, err = run("lut", "build", f"{model}:Net", "--output", str(tmp_path / "t.json"))
     assert code == 2 and "is a model file" in err and not marker.exists()
+
+
+def test_lut_build_adds_off_grid_widths_to_a_truncating_spec():
+    from archprof import lut_build
+    from archprof.catalog import builtin_names
+
+    v1 = lut_build.configurations(["mobilenet_v1"])
+    # its grid (4 α × 4 resolutions) and the three off-grid widths at its four resolutions
+    assert len(v1) == 16 + 3 * 4
+    assert {c.alpha for c in v1} == {1.0, 0.75, 0.5, 0.25, 0.4, 0.8, 1.3}
+    assert {c.resolution for c in v1} == {224, 192, 160, 128}
+
+    def misaligned_rows(spec) -> int:  # of the convs after the first (whose 3 input channels every width has)
+        convs = [r for r in lut.spec_rows(spec) if r["family"].startswith("conv")][1:]
+        return sum(misaligned(r["features"]) for r in convs)
+
+    # why: the grid's widths fill oneDNN's 8-channel blocks, the off-grid ones mostly do not
+    assert not any(misaligned_rows(c) for c in v1 if c.alpha in (1.0, 0.75, 0.5, 0.25))
+    assert all(misaligned_rows(c) >= 20 for c in v1 if c.alpha in lut_build.OFF_GRID_ALPHAS)
+    assert len(lut_build.configurations(["mobilenet_v1"], alphas=(0.5,))) == 4  # α given: just those
+    assert len(lut_build.configurations(["mobilenet_v2"])) == 6 * 5  # make_divisible keeps multiples of 8
+    assert len(lut_build.configurations(["vgg16"])) == 1  # one width: nothing to add
+    # every built-in: 69 grid configurations, and 12 off-grid ones each for MobileNetV1 and its shallow variant
+    assert len(lut_build.configurations(builtin_names())) == 69 + 2 * 12
