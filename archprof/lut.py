@@ -45,10 +45,12 @@ MIN_FAMILY = 6  # rows a (kind, kernel, stride) family needs for a model of its 
 NEIGHBOURS = 4  # measured rows whose residual corrects an estimate
 NEIGHBOUR_SCALE = 0.35  # distance (in log channels and log pixels) at which a neighbour's weight halves
 PRIOR_WEIGHT = 0.25  # the weight of "no correction" beside the neighbours' (1 each at distance 0)
-# oneDNN lays channels out in blocks of 8 (AVX2); a row whose channels are not multiples of it runs its
-# blocks' tails on slower paths: estimated from aligned rows alone such rows came out 8 % fast (a median of 590
-# held-out rows, against 1 % for aligned ones). So a misaligned row is far from an aligned one.
-CHANNEL_BLOCK = 8
+# oneDNN blocks channels by 8 (AVX2) and a 1×1 conv's output pixels too (its GEMM's other side): a row whose
+# channels, or whose output pixels, are not multiples of 8 runs the blocks' tails on slower paths. Estimated
+# from aligned rows alone, 590 held-out rows with misaligned channels came out 8 % fast (median; aligned ones
+# 1 %); a 512-channel 1×1 conv here takes 29 ps per mult-add on 12 × 12 and 16 × 16 pixels, 33 ps on 13 × 13,
+# 14 × 14 and 15 × 15. So a misaligned row is far from an aligned one, in channels and in pixels.
+BLOCK = 8
 MISALIGNED_DISTANCE = 1.0  # what a mismatch adds to the distance: an aligned neighbour's weight ÷ 9
 LOOKED_UP, ESTIMATED = "lookup", "estimated"
 
@@ -306,14 +308,15 @@ def spec_rows(spec: ModelSpec, batch: int = 1, dtype: str = "float32") -> list[d
 
 def _position(feats: dict) -> np.ndarray:
     """Where a row sits among its family's rows: log channels in and out, log output pixels, and whether its
-    channels fill oneDNN's blocks (``CHANNEL_BLOCK``)."""
-    misaligned = feats["in_c"] % CHANNEL_BLOCK != 0 or feats["out_c"] % CHANNEL_BLOCK != 0
+    channels and its output pixels fill oneDNN's blocks (``BLOCK``)."""
+    channels_off = feats["in_c"] % BLOCK != 0 or feats["out_c"] % BLOCK != 0
     return np.array(
         [
             math.log(max(feats["in_c"], 1)),
             math.log(max(feats["out_c"], 1)),
             math.log(max(feats["out_hw"], 1)),
-            MISALIGNED_DISTANCE if misaligned else 0.0,
+            MISALIGNED_DISTANCE if channels_off else 0.0,
+            MISALIGNED_DISTANCE if feats["out_hw"] % BLOCK != 0 else 0.0,
         ]
     )
 
@@ -323,7 +326,7 @@ class _Family:
     """A family's measured rows as arrays: where each sits, and the log of its time over its model's estimate."""
 
     model: Model
-    positions: np.ndarray  # (rows, 4): see _position
+    positions: np.ndarray  # (rows, 5): see _position
     residuals: np.ndarray  # (rows,)
 
 
@@ -339,7 +342,7 @@ def _family(table: Table, fam: str) -> _Family | None:
         pairs = [(pos, ms, m) for pos, ms, m in pairs if m > 0]
         found = _Family(
             model,
-            np.array([pos for pos, _, _ in pairs]).reshape(-1, 4),
+            np.array([pos for pos, _, _ in pairs]).reshape(-1, 5),
             np.array([math.log(ms / m) for _, ms, m in pairs]),
         )
     table.families[fam] = found

@@ -21,7 +21,7 @@ from .stats import summarize
 ROUNDS = 4  # interleaved rounds over the configurations (see measure.measure_rounds)
 # Widths added to the grid of a spec whose rule truncates (Keras: int(c·α)) when no α are given. Its own α
 # (1, 0.75, 0.5, 0.25) give channel counts that are all multiples of 8; most others do not (α 0.4: 12, 25,
-# 51, 102, 204, 409) and run their tails slower (see lut.CHANNEL_BLOCK), so a table without such rows
+# 51, 102, 204, 409) and run their tails slower (see lut.BLOCK), so a table without such rows
 # predicts a sweep's odd widths too fast. 0.4, 0.8 and 1.3 span the sweep's range.
 OFF_GRID_ALPHAS = (0.4, 0.8, 1.3)
 
