@@ -86,7 +86,7 @@ def main(quick: bool = False) -> None:
             alphas = parse_range(a_text, float, "--alpha")
             resolutions = parse_range(r_text, int, "--resolution")
             n = len(alphas) * len(resolutions)
-            repeat = 25 if n < 1000 else 3
+            repeat = 200 if n < 1000 else 3
             fresh = []  # a new plan before each cold run (compiled untimed)
 
             def compile_fresh(fresh=fresh, ref=ref):
