@@ -335,7 +335,7 @@ def _sizes_of(
             table[r] = memo[r]
         else:
             new.append(r)
-    for lo in range(0, len(new), ALPHAS_TOGETHER):
+    for lo in range(0, len(new), ALPHAS_TOGETHER):  # the arrays' length bounded as for α
         chunk = new[lo : lo + ALPHAS_TOGETHER]
         together = _spatial_together(plan, chunk) if len(chunk) >= SIZES_TOGETHER else None
         for r in chunk:
