@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
@@ -322,28 +322,40 @@ def _channels(plan: SweepPlan, alpha: float) -> list[int] | None:
     return [c for c, _, _ in shapes]
 
 
+def _memoised(memo: dict, keys: Sequence, together: Callable, alone: Callable, at_least: int) -> dict:
+    """The pass of every key (an α, a resolution) once per plan: from the plan's ``memo``, else from
+    ``together`` over the new keys (when there are ``at_least`` of them; it may decline with None), else from
+    ``alone`` key by key. Up to ``MEMO_ENTRIES`` results are kept for the next sweep."""
+    table = {}
+    new = []
+    for k in dict.fromkeys(keys):
+        if k in memo:
+            table[k] = memo[k]
+        else:
+            new.append(k)
+    for lo in range(0, len(new), ALPHAS_TOGETHER):  # bounds the arrays' length
+        chunk = new[lo : lo + ALPHAS_TOGETHER]
+        got_all = together(chunk) if len(chunk) >= at_least else None
+        for k in chunk:
+            got = got_all[k] if got_all is not None else alone(k)
+            table[k] = got
+            if len(memo) < MEMO_ENTRIES:
+                memo[k] = got
+    return table
+
+
 def _sizes_of(
     plan: SweepPlan, resolutions: Sequence[int]
 ) -> dict[int, tuple[tuple[int, ...], tuple[int, ...]] | None]:
-    """``_spatial`` of every resolution, once per plan and resolution: from the plan's memo, else from one pass
-    over the new resolutions together (``_spatial_together``), else from one pass per resolution."""
-    memo = plan.memo.sizes
-    table: dict[int, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
-    new = []
-    for r in dict.fromkeys(resolutions):
-        if r in memo:
-            table[r] = memo[r]
-        else:
-            new.append(r)
-    for lo in range(0, len(new), ALPHAS_TOGETHER):  # the arrays' length bounded as for α
-        chunk = new[lo : lo + ALPHAS_TOGETHER]
-        together = _spatial_together(plan, chunk) if len(chunk) >= SIZES_TOGETHER else None
-        for r in chunk:
-            got = together[r] if together is not None else _spatial(plan, r)
-            table[r] = got
-            if len(memo) < MEMO_ENTRIES:
-                memo[r] = got
-    return table
+    """``_spatial`` of every resolution, once per plan and resolution (``_memoised``): from one pass over
+    ``SIZES_TOGETHER`` or more new resolutions together (``_spatial_together``), else one pass each."""
+    return _memoised(
+        plan.memo.sizes,
+        resolutions,
+        lambda chunk: _spatial_together(plan, chunk),
+        lambda r: _spatial(plan, r),
+        SIZES_TOGETHER,
+    )
 
 
 class _NotTogether(Exception):
@@ -428,33 +440,16 @@ def _channels_of(
     plan: SweepPlan, alphas: Sequence[float]
 ) -> dict[float, tuple[int, ...] | _Structure | None]:
     """``_channels`` of every α (``_STRUCTURE_CHANGE`` where it raises ``_StructureChange``), once per plan and
-    α: from the plan's memo, else from one pass over the new α together (``_channels_together``), else from
-    one pass per α."""
-    memo = plan.memo.channels
-    table: dict[float, tuple[int, ...] | _Structure | None] = {}
-    new = []
-    for a in dict.fromkeys(alphas):
-        if a in memo:
-            table[a] = memo[a]
-        else:
-            new.append(a)
-    for lo in range(0, len(new), ALPHAS_TOGETHER):
-        chunk = new[lo : lo + ALPHAS_TOGETHER]
-        together = _channels_together(plan, chunk) if len(chunk) > 1 else None
-        for a in chunk:
-            got: tuple[int, ...] | _Structure | None
-            if together is not None:
-                got = together[a]
-            else:
-                try:
-                    ch = _channels(plan, a)
-                    got = None if ch is None else tuple(ch)
-                except _StructureChange:
-                    got = _STRUCTURE_CHANGE
-            table[a] = got
-            if len(memo) < MEMO_ENTRIES:
-                memo[a] = got
-    return table
+    α (``_memoised``): from one pass over the new α together (``_channels_together``), else one pass each."""
+
+    def alone(a: float) -> tuple[int, ...] | _Structure | None:
+        try:
+            ch = _channels(plan, a)
+        except _StructureChange:
+            return _STRUCTURE_CHANGE
+        return None if ch is None else tuple(ch)
+
+    return _memoised(plan.memo.channels, alphas, lambda chunk: _channels_together(plan, chunk), alone, 2)
 
 
 def _channels_together(
