@@ -256,8 +256,10 @@ def interleaved(train, held, backend: str, run_time: float, rounds: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backend", default="torch", help="comma-separated: torch, onnxruntime")
-    ap.add_argument("--run-time", type=float, default=1.5, help="seconds per configuration")
-    ap.add_argument("--rounds", type=int, default=6, help="interleaved rounds")
+    ap.add_argument("--run-time", type=float, default=4.0, help="seconds per configuration")
+    ap.add_argument(
+        "--rounds", type=int, default=32, help="interleaved rounds (more rounds sample more of a busy host)"
+    )
     ap.add_argument(
         "--sequential", action="store_true", help="build the table first, then measure the held-out"
     )
