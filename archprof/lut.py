@@ -306,17 +306,22 @@ def spec_rows(spec: ModelSpec, batch: int = 1, dtype: str = "float32") -> list[d
 # -- estimating -----------------------------------------------------------------------------
 
 
+def misaligned(feats: dict) -> tuple[bool, bool]:
+    """Whether a row's channels (in or out), and whether its output pixels, are not multiples of ``BLOCK``."""
+    return (feats["in_c"] % BLOCK != 0 or feats["out_c"] % BLOCK != 0, feats["out_hw"] % BLOCK != 0)
+
+
 def _position(feats: dict) -> np.ndarray:
     """Where a row sits among its family's rows: log channels in and out, log output pixels, and whether its
-    channels and its output pixels fill oneDNN's blocks (``BLOCK``)."""
-    channels_off = feats["in_c"] % BLOCK != 0 or feats["out_c"] % BLOCK != 0
+    channels and its output pixels fill oneDNN's blocks (``misaligned``)."""
+    channels_off, pixels_off = misaligned(feats)
     return np.array(
         [
             math.log(max(feats["in_c"], 1)),
             math.log(max(feats["out_c"], 1)),
             math.log(max(feats["out_hw"], 1)),
             MISALIGNED_DISTANCE if channels_off else 0.0,
-            MISALIGNED_DISTANCE if feats["out_hw"] % BLOCK != 0 else 0.0,
+            MISALIGNED_DISTANCE if pixels_off else 0.0,
         ]
     )
 
@@ -531,7 +536,7 @@ def load(path: str | os.PathLike) -> Table:
     except FileNotFoundError:
         raise ConfigError(
             f"no latency table at {str(p)!r}: build one first with `archprof lut build` "
-            "(about two minutes for the built-ins' default grids)"
+            "(about three minutes for the built-ins' default grids)"
         ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(

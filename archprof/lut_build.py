@@ -36,7 +36,7 @@ def configurations(
 
     specs = grid(refs, alphas, resolutions)
     if alphas is None:
-        for ref in refs:
+        for ref in dict.fromkeys(refs):  # a spec named twice still gets its widths once
             spec = load(split_ref(ref)[0])
             extra = [a for a in OFF_GRID_ALPHAS if a not in spec.alphas]
             if spec.width_rule.name == "keras" and len(spec.alphas) > 1 and extra:

@@ -410,14 +410,19 @@ def _rule_on_arrays(s: Step, shape: tuple, n: int, base: int) -> tuple | None:
         return None
     if isinstance(c, bool) or not isinstance(c, int) or c != base:
         return None
-    out = []
-    for size in map(np.asarray, sizes):
-        if size.ndim == 0:  # a size of its own that the resolution leaves alone (a global pool's 1 × 1)
-            size = np.full(n, size)
-        if size.shape != (n,) or size.dtype.kind not in "iu":
-            return None
-        out.append(size.astype(np.int64))
-    return (c, *out)
+    columns = [_column(size, n) for size in sizes]  # a global pool's 1 × 1: repeated
+    return None if any(col is None for col in columns) else (c, *columns)
+
+
+def _column(value, n: int) -> np.ndarray | None:
+    """A shape rule's result over ``n`` configurations as int64: an array of ``n`` whole numbers as it is, a
+    single one (a number the multiplier leaves alone) repeated; None for anything else."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        a = np.full(n, a)
+    if a.shape != (n,) or a.dtype.kind not in "iu":
+        return None
+    return a.astype(np.int64)
 
 
 def _rule_each(s: Step, shapes: list, fits: np.ndarray, n: int, base: int) -> tuple:
@@ -487,15 +492,10 @@ def _channels_together(
                         shape = s.kind.infer(layer, tuple(shapes[t] for t in s.reads))
                     else:
                         shape = s.kind.infer(layer, shapes[s.reads[0]])
-                    out = np.asarray(shape[0])
-                    if out.ndim == 0:  # a width of its own that α leaves alone (the classifier)
-                        out = np.full(n, out)
-                    if (
-                        out.shape != (n,)
-                        or out.dtype.kind not in "iu"
-                        or not all(isinstance(x, int) for x in shape[1:])
-                    ):
+                    column = _column(shape[0], n)  # a classifier's width of its own: repeated
+                    if column is None or not all(isinstance(x, int) for x in shape[1:]):
                         return None
+                    out = column
                     shape = (out, *shape[1:])
                 else:
                     if layer.groups != 1:  # the grouped conv's rule decides per α

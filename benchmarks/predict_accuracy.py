@@ -118,8 +118,7 @@ def score(table, held: list[dict]) -> dict:
         by_path = {row["path"]: row for row in lut.spec_rows(spec)}
         for path, ms in (h.get("rows_ms") or {}).items():
             if p.per_row_source.get(path) == lut.ESTIMATED and ms > 0:
-                f = by_path[path]["features"]
-                aligned = f["in_c"] % 8 == 0 and f["out_c"] % 8 == 0
+                aligned = not lut.misaligned(by_path[path]["features"])[0]
                 estimated.append((by_path[path]["family"], aligned, p.per_row_ms[path] / ms))
         rows.append(
             {
